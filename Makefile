@@ -1,0 +1,52 @@
+# sekap-trust — the two commands of README.md: `make run` and `make test`.
+PYTHON ?= python3
+PORT ?= 8080
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Debian packages the test suite drives for real (SoftHSM2, openssl, GnuTLS certtool/ocsptool, xmlsec1, jarsigner).
+TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless
+
+.PHONY: run test install lint system-deps clean-demo
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Starts the whole backend on the embedded default (SQLite, software key store, demo CA on first start).
+DEMO_PIN := var/secrets/keystore-pin
+
+run: $(STAMP)
+	@test -s $(DEMO_PIN) || { mkdir -p var/secrets && chmod 700 var/secrets && umask 077 && \
+	  $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(DEMO_PIN) && \
+	  echo "created the demo key-store passphrase in $(DEMO_PIN)"; }
+	$(BIN)/sekap-trust demo prepare
+	exec $(BIN)/gunicorn --config python:config.gunicorn_conf --bind 127.0.0.1:$(PORT) 'config.wsgi:application()'
+
+system-deps:
+	@missing=""; \
+	for pkg in $(TEST_DEBS); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
+	    || { echo "ERROR: could not install:$$missing" >&2; exit 1; }; \
+	fi
+	@for tool in softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner; do \
+	  command -v $$tool >/dev/null || { echo "ERROR: $$tool is missing after installing $(TEST_DEBS)" >&2; exit 1; }; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(STAMP) system-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean-demo:
+	rm -rf var

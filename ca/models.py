@@ -1,0 +1,72 @@
+"""Tables owned by the CA: the hierarchy (CAs and signers) and every certificate it issued."""
+
+from __future__ import annotations
+
+import peewee as pw
+
+from core.db import BaseModel, UTCDateTimeField
+
+ROLES = ("root", "issuing", "ocsp", "tsa", "audit")
+
+
+class Authority(BaseModel):
+    """A CA or signer of the hierarchy, with its current certificate.
+
+    Renewing a signer (OCSP) replaces the certificate here; every certificate ever issued also
+    stays in :class:`Certificate`.
+    """
+
+    name = pw.CharField(max_length=40, unique=True)
+    role = pw.CharField(max_length=10, choices=[(r, r) for r in ROLES])
+    parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
+    key_label = pw.CharField(max_length=100)
+    subject = pw.TextField()
+    certificate_der = pw.BlobField()
+    serial = pw.CharField(max_length=40)
+    not_before = UTCDateTimeField()
+    not_after = UTCDateTimeField()
+    fingerprint_sha256 = pw.CharField(max_length=64)
+    # SHA-1 of the subjectPublicKey BIT STRING and of the DER subject: OCSP CertID lookups.
+    key_hash_sha1 = pw.CharField(max_length=40, index=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "ca_authority"
+
+
+CERT_STATES = ("reserved", "issued", "failed")
+
+
+class Certificate(BaseModel):
+    """Every certificate a CA of the hierarchy signed, from serial reservation onwards.
+
+    ``state='reserved'`` with ``tbs_der`` set is the intent stored before signing; a reservation
+    that never reached ``issued`` is treated as issued for revocation purposes.
+    """
+
+    issuer = pw.ForeignKeyField(Authority, backref="certificates", on_delete="RESTRICT")
+    serial = pw.CharField(max_length=40)
+    state = pw.CharField(max_length=10, choices=[(s, s) for s in CERT_STATES])
+    profile = pw.CharField(max_length=40)
+    subject = pw.TextField()
+    tbs_der = pw.BlobField()
+    der = pw.BlobField(null=True)
+    fingerprint_sha256 = pw.CharField(max_length=64, null=True, index=True)
+    not_before = UTCDateTimeField()
+    not_after = UTCDateTimeField(index=True)
+    created_at = UTCDateTimeField()
+    issued_at = UTCDateTimeField(null=True)
+    # Revocation state (RFC 5280 §5.3.1 reason names, e.g. "keyCompromise"; "certificateHold"
+    # while suspended). revoked_at is the revocation (or suspension) time.
+    revocation_reason = pw.CharField(max_length=30, null=True)
+    revoked_at = UTCDateTimeField(null=True)
+    invalidity_date = UTCDateTimeField(null=True)
+    status_changed_at = UTCDateTimeField(null=True, index=True)
+
+    class Meta:
+        table_name = "ca_certificate"
+        indexes = ((("issuer", "serial"), True),)
+
+
+MODELS: tuple[type[pw.Model], ...] = (Authority, Certificate)

@@ -1,0 +1,10 @@
+"""CLI command modules. Each has ``register(subparsers)``; every parser sets ``handler(args, ctx)``."""
+
+from __future__ import annotations
+
+from config.commands import audit_cmd, ca_cmd, db_cmd, demo_cmd
+from config.commands.context import CommandContext
+
+COMMAND_MODULES = [db_cmd, ca_cmd, audit_cmd, demo_cmd]
+
+__all__ = ["COMMAND_MODULES", "CommandContext"]

@@ -1,0 +1,68 @@
+"""``sekap-trust init`` (the key ceremony) and ``sekap-trust ca list``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ca.hierarchy import Ceremony, hierarchy_exists
+from ca.models import Authority
+from config.commands.context import CommandContext
+
+
+def register(sub: Any) -> None:
+    init = sub.add_parser("init", help="key ceremony: create the CA hierarchy from the settings")
+    init.add_argument("--if-absent", action="store_true", help="do nothing (exit 0) when a hierarchy exists")
+    init.set_defaults(handler=cmd_init)
+    ca = sub.add_parser("ca", help="CA hierarchy").add_subparsers(dest="ca_command", required=True)
+    lst = ca.add_parser("list", help="list every CA and signer")
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    lst.set_defaults(handler=cmd_list)
+
+
+def cmd_init(args: argparse.Namespace, ctx: CommandContext) -> int:
+    if args.if_absent and hierarchy_exists():
+        ctx.print("CA hierarchy already exists; nothing to do")
+        return 0
+    settings = ctx.runtime.settings
+    steps = Ceremony(settings.ca, ctx.runtime.key_store, ctx.runtime.clock, actor=ctx.actor).run()
+    ctx.print(f"Key ceremony completed at {ctx.runtime.clock.now().isoformat()} (key store: {settings.keystore.backend})")
+    for step in steps:
+        ctx.print(f"  {step.role:8} {step.name}")
+        ctx.print(f"           subject     {step.subject}")
+        ctx.print(f"           serial      {step.serial}")
+        ctx.print(f"           not after   {step.not_after.isoformat()}")
+        ctx.print(f"           SHA-256     {step.fingerprint_sha256}")
+        ctx.print(f"           key label   {step.key_label}")
+    return 0
+
+
+def authority_listing(settings_ca: Any) -> list[dict[str, Any]]:
+    rows = Authority.select().order_by(Authority.id)
+    return [
+        {
+            "name": row.name,
+            "role": row.role,
+            "subject": row.subject,
+            "serial": row.serial,
+            "not_before": row.not_before.isoformat(),
+            "not_after": row.not_after.isoformat(),
+            "issuer": row.parent.name if row.parent_id else row.name,
+            "fingerprint_sha256": row.fingerprint_sha256,
+            "certificate_url": settings_ca.cert_url(row.name),
+            "crl_url": settings_ca.crl_url(row.name) if row.role in ("root", "issuing") else None,
+        }
+        for row in rows
+    ]
+
+
+def cmd_list(args: argparse.Namespace, ctx: CommandContext) -> int:
+    listing = authority_listing(ctx.runtime.settings.ca)
+    if args.json:
+        ctx.print_json(listing)
+        return 0
+    if not listing:
+        ctx.print("no CA hierarchy yet: run `sekap-trust init`")
+    for item in listing:
+        ctx.print(f"{item['role']:8} {item['name']:16} {item['serial']}  until {item['not_after']}  {item['subject']}")
+    return 0

@@ -1,0 +1,26 @@
+"""Production gunicorn settings, read from sekap-trust settings (``[server]``).
+
+Workers are threaded (gthread): signing is CPU-bound but the HSM and database calls release
+the GIL. The app is not preloaded, so nothing (PKCS#11, database connections) crosses a fork.
+"""
+
+from __future__ import annotations
+
+from config.settings import load_settings
+
+_settings = load_settings()
+
+bind = f"{_settings.server.host}:{_settings.server.port}"
+workers = _settings.server.workers
+threads = _settings.server.threads
+worker_class = "gthread"
+timeout = _settings.server.timeout_seconds
+graceful_timeout = 30
+keepalive = 5
+preload_app = False
+max_requests = 100_000
+max_requests_jitter = 5_000
+accesslog = None  # the app writes its own JSON access lines
+errorlog = "-"
+loglevel = _settings.logging.level.lower()
+limit_request_line = 8190

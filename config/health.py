@@ -1,0 +1,39 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import falcon
+
+from config.runtime import Runtime
+from core.db import database
+from core.errors import SekapError
+
+
+class HealthResource:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"status": "ok"}
+
+
+class ReadinessResource:
+    """503 unless the database answers and the key store can be used."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        checks: dict[str, str] = {}
+        try:
+            database.execute_sql("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:  # any driver error means "not ready", never a 500
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        try:
+            self.runtime.key_store.check()
+            checks["key_store"] = "ok"
+        except SekapError as exc:
+            checks["key_store"] = f"unavailable: {exc.code}"
+        except Exception as exc:
+            checks["key_store"] = f"unavailable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        resp.status = falcon.HTTP_200 if ready else falcon.HTTP_503
+        resp.media = {"status": "ready" if ready else "not ready", "checks": checks}

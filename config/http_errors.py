@@ -1,0 +1,97 @@
+"""The one place where exceptions become HTTP answers: RFC 9457 problem+json.
+
+Protocol endpoints (OCSP, TSA) answer in their own protocol inside their resources and never
+reach these handlers with protocol errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+
+from core import errors
+from core.request_context import request_id
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# Most specific first: the first matching kind decides the status.
+STATUS_BY_KIND: tuple[tuple[type[errors.SekapError], int], ...] = (
+    (errors.ValidationError, 422),
+    (errors.BadRequestError, 400),
+    (errors.AuthenticationError, 401),
+    (errors.PermissionDeniedError, 403),
+    (errors.NotFoundError, 404),
+    (errors.ConflictError, 409),
+    (errors.PayloadTooLargeError, 413),
+    (errors.RateLimitedError, 429),
+    (errors.UnavailableError, 503),
+    (errors.ConfigurationError, 500),
+    (errors.IntegrityError, 500),
+)
+
+TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+          413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests", 500: "Internal Server Error",
+          503: "Service Unavailable"}
+
+
+def status_for(exc: errors.SekapError) -> int:
+    for kind, status in STATUS_BY_KIND:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def problem(resp: falcon.Response, status: int, detail: str, code: str, **extra: Any) -> None:
+    body: dict[str, Any] = {
+        "type": f"https://sekap-trust.example/problems/{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    rid = request_id.get()
+    if rid:
+        body["request_id"] = rid
+    body.update(extra)
+    resp.status = falcon.code_to_http_status(status)
+    resp.content_type = PROBLEM_JSON
+    resp.media = body
+
+
+def handle_sekap_error(req: falcon.Request, resp: falcon.Response, exc: errors.SekapError, params: dict[str, Any]) -> None:
+    status = status_for(exc)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, errors.ValidationError):
+        extra["errors"] = [{"field": e.field, "message": e.message, "code": e.code} for e in exc.errors]
+    if isinstance(exc, errors.RateLimitedError):
+        resp.set_header("Retry-After", str(exc.retry_after_seconds))
+    if status >= 500:
+        # Internals stay in the log (without personal data); the client gets a generic text.
+        logger.error("request failed: %s", exc.code, exc_info=exc)
+        problem(resp, status, "The server could not complete the request.", exc.code)
+        return
+    problem(resp, status, exc.message, exc.code, **extra)
+
+
+def handle_http_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError, params: dict[str, Any]) -> None:
+    status = int(str(exc.status).split()[0]) if not isinstance(exc.status, int) else exc.status
+    code = (exc.title or "error").lower().replace(" ", "_")
+    problem(resp, status, exc.description or exc.title or "", code)
+    for name, value in (exc.headers or {}).items():
+        resp.set_header(name, value)
+
+
+def handle_unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict[str, Any]) -> None:
+    logger.error("unexpected error", exc_info=exc)
+    problem(resp, 500, "The server could not complete the request.", "internal_error")
+
+
+def install(app: falcon.App) -> None:
+    # falcon picks the most specific registered handler for each exception.
+    app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler(falcon.HTTPError, handle_http_error)
+    app.add_error_handler(errors.SekapError, handle_sekap_error)

@@ -1,0 +1,27 @@
+"""What the composition root hands to each mounted service: settings, clock, key store."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from config.settings import Settings
+from core.clock import Clock, SystemClock
+from hsm.base import KeyStore
+from hsm.factory import open_key_store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    _key_store: KeyStore | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def key_store(self) -> KeyStore:
+        """Opened on first use, in the process that uses it (never before gunicorn forks)."""
+        with self._lock:
+            if self._key_store is None:
+                self._key_store = open_key_store(self.settings.keystore)
+            return self._key_store

@@ -1,0 +1,146 @@
+"""Load settings once: packaged defaults ← TOML file ← environment ← secrets.
+
+- File: ``--config PATH`` or ``SEKAP_TRUST_CONFIG``; merged over ``config/default.toml``.
+- Overrides: ``SEKAP_TRUST__SECTION__KEY=value`` (value parsed as a TOML value, else a string),
+  e.g. ``SEKAP_TRUST__DATABASE__URL=postgresql://...``.
+- Secrets never come from TOML: ``SEKAP_TRUST_KEYSTORE_PIN`` or ``SEKAP_TRUST_KEYSTORE_PIN_FILE``,
+  or the file named by ``keystore.pin_file``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ca.settings import CASettings
+from config.settings_loader import build, deep_merge
+from core.errors import ConfigurationError
+from hsm.settings import KeyStoreSettings
+
+DEFAULT_FILE = Path(__file__).with_name("default.toml")
+ENV_PREFIX = "SEKAP_TRUST__"
+SECRET_KEYS = {"keystore": ("pin",)}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    threads: int = 4
+    timeout_seconds: int = 30
+    max_body_bytes: int = 25 * 1024 * 1024
+    # Services mounted by create_app when none are named explicitly.
+    services: tuple[str, ...] = ("ca",)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ConfigurationError("server.port", "must be between 1 and 65535")
+        if not 1 <= self.workers <= 64:
+            raise ConfigurationError("server.workers", "must be between 1 and 64")
+        if not 1 <= self.threads <= 256:
+            raise ConfigurationError("server.threads", "must be between 1 and 256")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///var/sekap-trust.db"
+    # A read replica for read-only processes (OCSP responders); defaults to url.
+    replica_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("sqlite:", "postgres://", "postgresql://")):
+            raise ConfigurationError("database.url", "must be a sqlite:/// or postgresql:// URL")
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+    json: bool = True
+
+    def __post_init__(self) -> None:
+        if self.level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigurationError("logging.level", "must be DEBUG, INFO, WARNING or ERROR")
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    keystore: KeyStoreSettings = field(default_factory=KeyStoreSettings)
+    ca: CASettings = field(default_factory=CASettings)
+    # Where the file was read from (for messages); not a setting.
+    source: str = "defaults"
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    data = _read_toml(DEFAULT_FILE)
+    chosen = path or env.get("SEKAP_TRUST_CONFIG")
+    if chosen:
+        data = deep_merge(data, _read_toml(Path(chosen)))
+    data = deep_merge(data, _env_overrides(env))
+    for section, keys in SECRET_KEYS.items():
+        for key in keys:
+            if key in data.get(section, {}):
+                raise ConfigurationError(f"{section}.{key}", "is a secret: set it in the environment or a secret file, not TOML")
+    keystore = dict(data.get("keystore", {}))
+    pin_file = keystore.pop("pin_file", None)
+    data["keystore"] = keystore
+    data["source"] = str(chosen) if chosen else "defaults"
+    settings = build(Settings, data, "")
+    pin = _secret(env, "SEKAP_TRUST_KEYSTORE_PIN", pin_file, "keystore.pin_file")
+    return replace(settings, keystore=replace(settings.keystore, pin=pin))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigurationError("config", f"settings file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError("config", f"{path}: {exc}") from exc
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
+        if not parts:
+            continue
+        target = result
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = _parse_value(raw)
+    return result
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _secret(env: Mapping[str, str], name: str, file_from_toml: str | None, toml_key: str) -> str | None:
+    if env.get(name):
+        return env[name]
+    file_name = env.get(f"{name}_FILE") or file_from_toml
+    if not file_name:
+        return None
+    try:
+        value = Path(file_name).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        key = f"{name}_FILE" if env.get(f"{name}_FILE") else toml_key
+        raise ConfigurationError(key, f"secret file {file_name} does not exist") from None
+    if not value:
+        raise ConfigurationError(toml_key, f"secret file {file_name} is empty")
+    return value

@@ -1,0 +1,274 @@
+"""Tamper-evident audit trail: an append-only hash chain written in the caller's transaction.
+
+Every record holds the SHA-256 of the previous one; a single ``audit_head`` row holds the last
+sequence number and hash, and is locked while appending, so concurrent writers on several hosts
+still form one chain. :func:`record` refuses to run outside a transaction: the change and its
+record commit together or not at all. :func:`verify_chain` finds deleted, edited and truncated
+records; seals (signed chain heads) pin the head so that a rewound head is caught too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import peewee as pw
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificateIssuerPublicKeyTypes
+
+from core.clock import Clock
+from core.db import BaseModel, JSONField, UTCDateTimeField, database, lock_row
+from core.errors import SekapError
+from core.signing import sign_data, verify_data
+
+GENESIS_HASH = "0" * 64
+SEAL_CONTEXT = b"sekap-trust audit seal v1"
+
+# Personal data never enters audit details (README: refer to citizens by internal id).
+FORBIDDEN_DETAIL_KEYS = frozenset(
+    {"pesel", "document_number", "id_card", "passport", "revocation_code", "code", "pin", "password", "token", "secret"}
+)
+_IDENTIFIER_PATTERN = re.compile(r"(PNOPL|IDCPL|PASPL)-[0-9A-Z]+|\b\d{11}\b")
+
+
+class AuditError(SekapError):
+    code = "audit_error"
+
+
+class AuditRecord(BaseModel):
+    seq = pw.BigIntegerField(unique=True)
+    at = UTCDateTimeField()
+    actor = pw.CharField(max_length=200)
+    action = pw.CharField(max_length=100, index=True)
+    object_type = pw.CharField(max_length=50)
+    object_id = pw.CharField(max_length=200, index=True)
+    outcome = pw.CharField(max_length=20)
+    details = JSONField()
+    prev_hash = pw.CharField(max_length=64)
+    hash = pw.CharField(max_length=64)
+
+    class Meta:
+        table_name = "audit_record"
+
+
+class AuditHead(BaseModel):
+    id = pw.IntegerField(primary_key=True)
+    seq = pw.BigIntegerField()
+    hash = pw.CharField(max_length=64)
+
+    class Meta:
+        table_name = "audit_head"
+
+
+class AuditSeal(BaseModel):
+    seq = pw.BigIntegerField(index=True)
+    hash = pw.CharField(max_length=64)
+    at = UTCDateTimeField()
+    key_label = pw.CharField(max_length=200)
+    public_key = pw.BlobField()
+    signature = pw.BlobField()
+    timestamp_token = pw.BlobField(null=True)
+
+    class Meta:
+        table_name = "audit_seal"
+
+
+MODELS: tuple[type[pw.Model], ...] = (AuditRecord, AuditHead, AuditSeal)
+
+
+def check_details(details: Mapping[str, Any]) -> None:
+    """Refuse personal data in audit details: identifiers by key name and by shape."""
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                if str(key).lower() in FORBIDDEN_DETAIL_KEYS:
+                    raise AuditError(f"audit details must not contain {path}{key}")
+                walk(inner, f"{path}{key}.")
+        elif isinstance(value, (list, tuple)):
+            for index, inner in enumerate(value):
+                walk(inner, f"{path}{index}.")
+        elif isinstance(value, str) and _IDENTIFIER_PATTERN.search(value):
+            raise AuditError(f"audit details at {path.rstrip('.')} look like a personal identifier")
+
+    walk(details, "")
+
+
+def _digest(
+    seq: int, at: datetime, actor: str, action: str, object_type: str, object_id: str, outcome: str, details: Any, prev: str
+) -> str:
+    canonical = json.dumps(
+        [seq, at.isoformat(), actor, action, object_type, object_id, outcome, details, prev],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def record(
+    clock: Clock,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    outcome: str = "success",
+    details: Mapping[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one record to the chain inside the caller's transaction.
+
+    Raises :class:`AuditError` outside a transaction: an audited change must commit together
+    with its record.
+    """
+    if not database.in_transaction():
+        raise AuditError("audit records are written inside the transaction of the change they describe")
+    payload = dict(details or {})
+    check_details(payload)
+    # Round-trip through JSON so the hashed form equals what is read back.
+    payload = json.loads(json.dumps(payload, sort_keys=True, default=str))
+    at = clock.now()
+    head = lock_row(AuditHead.select().where(AuditHead.id == 1)).first()
+    if head is None:
+        seq, prev = 1, GENESIS_HASH
+    else:
+        seq, prev = head.seq + 1, head.hash
+    digest = _digest(seq, at, actor, action, object_type, str(object_id), outcome, payload, prev)
+    row = AuditRecord.create(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        outcome=outcome,
+        details=payload,
+        prev_hash=prev,
+        hash=digest,
+    )
+    if head is None:
+        AuditHead.insert(id=1, seq=seq, hash=digest).execute()
+    else:
+        updated = AuditHead.update(seq=seq, hash=digest).where((AuditHead.id == 1) & (AuditHead.seq == head.seq)).execute()
+        if updated != 1:
+            raise AuditError("audit head moved concurrently")
+    return row
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    seq: int
+    kind: str  # deleted | edited | broken_link | truncated | bad_seal
+    message: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    records: int
+    head_seq: int
+    seals_checked: int
+    problems: list[AuditProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _records() -> Iterator[AuditRecord]:
+    last = 0
+    while True:
+        batch = list(AuditRecord.select().where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(5000))
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq
+
+
+def verify_chain(public_keys: Mapping[str, CertificateIssuerPublicKeyTypes] | None = None) -> ChainReport:
+    """Walk the whole chain and report every deleted, edited or truncated record.
+
+    ``public_keys`` maps seal key labels to the keys known from the key store; a seal whose stored
+    public key differs from it is reported, so replacing seal and key together is caught.
+    """
+    problems: list[AuditProblem] = []
+    expected_seq, prev, count = 1, GENESIS_HASH, 0
+    hashes: dict[int, str] = {}
+    for row in _records():
+        count += 1
+        if row.seq != expected_seq:
+            missing = f"{expected_seq}" if row.seq == expected_seq + 1 else f"{expected_seq}..{row.seq - 1}"
+            problems.append(AuditProblem(expected_seq, "deleted", f"record(s) {missing} missing"))
+        elif row.prev_hash != prev:
+            problems.append(AuditProblem(row.seq, "broken_link", f"record {row.seq} does not follow record {row.seq - 1}"))
+        recomputed = _digest(
+            row.seq, row.at, row.actor, row.action, row.object_type, row.object_id, row.outcome, row.details, row.prev_hash
+        )
+        if recomputed != row.hash:
+            problems.append(AuditProblem(row.seq, "edited", f"record {row.seq} was modified after it was written"))
+        hashes[row.seq] = row.hash
+        prev = row.hash
+        expected_seq = row.seq + 1
+    head = AuditHead.get_or_none(AuditHead.id == 1)
+    last_seq = expected_seq - 1
+    if head is not None and head.seq > last_seq:
+        problems.append(AuditProblem(last_seq + 1, "truncated", f"records {last_seq + 1}..{head.seq} missing at the end"))
+    elif head is not None and head.seq == last_seq and head.hash != prev:
+        problems.append(AuditProblem(last_seq, "edited", f"record {last_seq} does not match the chain head"))
+    seals = 0
+    for seal in AuditSeal.select().order_by(AuditSeal.seq):
+        seals += 1
+        problems.extend(_check_seal(seal, hashes, last_seq, public_keys or {}))
+    return ChainReport(records=count, head_seq=head.seq if head else 0, seals_checked=seals, problems=problems)
+
+
+def _seal_message(seq: int, digest: str, at: datetime) -> bytes:
+    return b"|".join([SEAL_CONTEXT, str(seq).encode(), digest.encode(), at.isoformat().encode()])
+
+
+def _check_seal(
+    seal: AuditSeal, hashes: Mapping[int, str], last_seq: int, known: Mapping[str, CertificateIssuerPublicKeyTypes]
+) -> list[AuditProblem]:
+    problems = []
+    if seal.seq > last_seq:
+        problems.append(AuditProblem(seal.seq, "truncated", f"seal covers record {seal.seq}, which is missing"))
+    elif hashes.get(seal.seq) != seal.hash:
+        problems.append(AuditProblem(seal.seq, "edited", f"record {seal.seq} differs from the sealed chain head"))
+    public_key = serialization.load_der_public_key(bytes(seal.public_key))
+    expected = known.get(seal.key_label)
+    if expected is not None and _spki(expected) != bytes(seal.public_key):
+        problems.append(AuditProblem(seal.seq, "bad_seal", f"seal at {seal.seq} was not made with key {seal.key_label}"))
+    try:
+        verify_data(public_key, bytes(seal.signature), _seal_message(seal.seq, seal.hash, seal.at))  # type: ignore[arg-type]
+    except InvalidSignature:
+        problems.append(AuditProblem(seal.seq, "bad_seal", f"seal at {seal.seq} has an invalid signature"))
+    return problems
+
+
+def _spki(key: CertificateIssuerPublicKeyTypes) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def seal(clock: Clock, key: CertificateIssuerPrivateKeyTypes, key_label: str, *, actor: str) -> AuditSeal:
+    """Sign the current chain head and record that it was sealed (in one transaction)."""
+    with database.atomic():
+        head = lock_row(AuditHead.select().where(AuditHead.id == 1)).first()
+        if head is None:
+            raise AuditError("the audit trail is empty; nothing to seal")
+        at = clock.now()
+        signature = sign_data(key, _seal_message(head.seq, head.hash, at))
+        row = AuditSeal.create(
+            seq=head.seq,
+            hash=head.hash,
+            at=at,
+            key_label=key_label,
+            public_key=_spki(key.public_key()),
+            signature=signature,
+        )
+        record(clock, actor=actor, action="audit.seal", object_type="audit_seal", object_id=row.id, details={"seq": head.seq, "key_label": key_label})
+    return row

@@ -1,0 +1,128 @@
+"""The database proxy every package's models bind to, and the transaction helper.
+
+``config`` binds :data:`database` at start-up from a URL; packages never open connections
+themselves. Services open transactions with :func:`atomic`; HTTP resources never do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+import peewee as pw
+
+from core.clock import from_db, to_db
+from core.errors import ConfigurationError
+
+database = pw.DatabaseProxy()
+
+SQLITE_PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("synchronous", "full"),
+    ("foreign_keys", 1),
+    ("busy_timeout", 30_000),
+)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class UTCDateTimeField(pw.DateTimeField):
+    """Stores timezone-aware UTC datetimes as naive UTC; reads them back aware."""
+
+    def db_value(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            value = to_db(value)
+        return super().db_value(value)
+
+    def python_value(self, value: Any) -> Any:
+        value = super().python_value(value)
+        if isinstance(value, datetime):
+            return from_db(value)
+        return value
+
+
+class JSONField(pw.TextField):
+    """JSON stored as text, identical on SQLite and PostgreSQL; keys sorted for stable output."""
+
+    def db_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def python_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return json.loads(value)
+
+
+def open_database(url: str) -> pw.Database:
+    """Create (not connect) a peewee database for ``url``.
+
+    ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``;
+    ``postgresql://user@host:port/dbname``.
+    """
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = parsed.path[1:] if parsed.path.startswith("/") else parsed.path
+        if not path:
+            raise ConfigurationError("database.url", "sqlite URL needs a path, e.g. sqlite:///var/sekap.db")
+        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False)
+    if parsed.scheme in ("postgres", "postgresql"):
+        options = dict(parse_qsl(parsed.query))
+        return pw.PostgresqlDatabase(
+            parsed.path.lstrip("/") or "postgres",
+            user=parsed.username or None,
+            password=parsed.password or None,
+            host=parsed.hostname or None,
+            port=parsed.port or None,
+            autorollback=False,
+            **options,
+        )
+    raise ConfigurationError("database.url", f"unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)")
+
+
+def bind(db: pw.Database) -> None:
+    database.initialize(db)
+
+
+def is_sqlite() -> bool:
+    return isinstance(database.obj, pw.SqliteDatabase)
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, pw.PostgresqlDatabase)
+
+
+def atomic() -> Any:
+    """A transaction (or savepoint when nested). On SQLite it begins IMMEDIATE, so writers queue
+    up front instead of failing on lock upgrade."""
+    return database.atomic()
+
+
+def lock_row(query: pw.ModelSelect) -> pw.ModelSelect:
+    """``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the IMMEDIATE transaction already holds
+    the write lock."""
+    if is_postgres():
+        return query.for_update()
+    return query
+
+
+@contextmanager
+def connection() -> Iterator[None]:
+    """Open a connection for the duration of the block (reusing one already open)."""
+    opened = database.is_closed()
+    if opened:
+        database.connect()
+    try:
+        yield
+    finally:
+        if opened and not database.is_closed():
+            database.close()
