@@ -6,14 +6,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import peewee as pw
 import pytest
+from falcon import testing
 
 from config.migrations import all_migrations
 from core import db as core_db
 from core.clock import FrozenClock
 from core.migrations import upgrade
+from hsm.base import KeyStore
+from hsm.software import SoftwareKeyStore
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from tests.pki import TestPKI
 
 POSTGRES_URL = os.environ.get("SEKAP_TRUST_TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("SEKAP_TRUST_REQUIRE_POSTGRES") == "1"
@@ -73,3 +81,32 @@ def db(db_url: str) -> Iterator[pw.Database]:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock()
+
+
+@pytest.fixture
+def key_store(tmp_path: Path) -> SoftwareKeyStore:
+    from tests.pki import software_store
+
+    return software_store(tmp_path / "keys")
+
+
+@pytest.fixture
+def pki(db: pw.Database, clock: FrozenClock, key_store: SoftwareKeyStore) -> TestPKI:
+    """A complete hierarchy (root, citizens, OCSP signers, TSA, audit) from the real ceremony."""
+    from tests.pki import build_pki
+
+    return build_pki(clock, key_store)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Default settings pointed at the test database (no secrets needed: tests inject the key store)."""
+    from config.settings import load_settings
+
+    return load_settings(env={"SEKAP_TRUST__DATABASE__URL": db_url, "SEKAP_TRUST__KEYSTORE__PIN_FILE": ""})
+
+
+def make_client(settings: Settings, services: list[str], db: pw.Database, clock: FrozenClock, key_store: KeyStore) -> testing.TestClient:
+    from config.app import create_app
+
+    return testing.TestClient(create_app(settings, services, clock=clock, key_store=key_store, database=db))
