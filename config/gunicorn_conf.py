@@ -24,3 +24,22 @@ accesslog = None  # the app writes its own JSON access lines
 errorlog = "-"
 loglevel = _settings.logging.level.lower()
 limit_request_line = 8190
+
+
+_jobs_process = None
+
+
+def when_ready(server: object) -> None:
+    """Start the jobs loop as a separate process (never a thread of the master, which forks)."""
+    global _jobs_process
+    if _settings.server.run_jobs:
+        import subprocess
+        import sys
+
+        _jobs_process = subprocess.Popen([sys.executable, "-m", "config.cli", "jobs", "loop"])
+
+
+def on_exit(server: object) -> None:
+    if _jobs_process is not None:
+        _jobs_process.terminate()
+        _jobs_process.wait(timeout=30)

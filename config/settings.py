@@ -36,6 +36,8 @@ class ServerSettings:
     max_body_bytes: int = 25 * 1024 * 1024
     # Services mounted by create_app when none are named explicitly.
     services: tuple[str, ...] = ("ca",)
+    # Run the periodic jobs loop beside the gunicorn workers (one per host; jobs are multi-host safe).
+    run_jobs: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:

@@ -1,0 +1,44 @@
+"""``sekap-trust jobs list|run|loop``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from config import jobs
+from config.commands.context import CommandContext
+
+
+def register(sub: Any) -> None:
+    j = sub.add_parser("jobs", help="periodic jobs").add_subparsers(dest="jobs_command", required=True)
+    j.add_parser("list", help="list jobs and intervals").set_defaults(handler=cmd_list)
+    run = j.add_parser("run", help="run jobs once (all, or those named)")
+    run.add_argument("names", nargs="*")
+    run.set_defaults(handler=cmd_run)
+    j.add_parser("loop", help="run jobs forever at their intervals").set_defaults(handler=cmd_loop)
+
+
+def cmd_list(args: argparse.Namespace, ctx: CommandContext) -> int:
+    for job in jobs.JOBS.values():
+        ctx.print(f"{job.name:32} every {job.interval_seconds}s")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, ctx: CommandContext) -> int:
+    unknown = [n for n in args.names if n not in jobs.JOBS]
+    if unknown:
+        ctx.print(f"unknown job(s): {', '.join(unknown)}")
+        return 2
+    results = jobs.run_once(ctx.runtime, args.names or None)
+    for name, summary in results.items():
+        ctx.print(f"{name}: {summary}")
+    return 1 if any(s.startswith("failed") for s in results.values()) else 0
+
+
+def cmd_loop(args: argparse.Namespace, ctx: CommandContext) -> int:
+    ctx.print(f"running {len(jobs.JOBS)} job(s); Ctrl-C to stop")
+    try:
+        jobs.loop(ctx.runtime)
+    except KeyboardInterrupt:
+        pass
+    return 0
