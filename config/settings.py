@@ -141,8 +141,11 @@ def _secret(env: Mapping[str, str], name: str, file_from_toml: str | None, toml_
     try:
         value = Path(file_name).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        key = f"{name}_FILE" if env.get(f"{name}_FILE") else toml_key
-        raise ConfigurationError(key, f"secret file {file_name} does not exist") from None
+        if env.get(f"{name}_FILE"):
+            raise ConfigurationError(f"{name}_FILE", f"secret file {file_name} does not exist") from None
+        # A missing default secret file only matters to commands that open the key store; they
+        # fail then with a message naming the setting.
+        return None
     if not value:
         raise ConfigurationError(toml_key, f"secret file {file_name} is empty")
     return value
