@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+import peewee as pw
+
 from config.commands import COMMAND_MODULES, CommandContext
 from config.logging_setup import configure_logging
 from config.runtime import Runtime
@@ -47,6 +49,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, runtim
         return result
     except SekapError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except pw.OperationalError as exc:
+        print(f"error: database unavailable: {exc}", file=sys.stderr)
         return 1
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from pathlib import Path
 from urllib.parse import parse_qsl, urlparse
 
 import peewee as pw
@@ -74,6 +75,9 @@ def open_database(url: str) -> pw.Database:
         path = parsed.path[1:] if parsed.path.startswith("/") else parsed.path
         if not path:
             raise ConfigurationError("database.url", "sqlite URL needs a path, e.g. sqlite:///var/sekap.db")
+        if path != ":memory:":
+            # The embedded default lives under ./var, which a fresh checkout does not have yet.
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False)
     if parsed.scheme in ("postgres", "postgresql"):
         options = dict(parse_qsl(parsed.query))
