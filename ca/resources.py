@@ -14,11 +14,12 @@ class AuthorityCertificateResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         row = authority(name)
         der = bytes(row.certificate_der)
-        resp.content_type = "application/pkix-cert"
-        resp.data = der
-        resp.etag = f'"{hashlib.sha256(der).hexdigest()[:32]}"'
+        etag = hashlib.sha256(der).hexdigest()[:32]
+        resp.etag = etag
         resp.last_modified = ensure_utc(row.updated_at)
         resp.cache_control = ["public", "max-age=3600"]
-        if req.if_none_match and any(tag == resp.etag or str(tag) == resp.etag for tag in req.if_none_match):
+        if req.if_none_match and any(tag == etag or tag == "*" for tag in req.if_none_match):
             resp.status = falcon.HTTP_304
-            resp.data = None
+            return
+        resp.content_type = "application/pkix-cert"
+        resp.data = der

@@ -6,6 +6,7 @@ reach these handlers with protocol errors.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -59,7 +60,7 @@ def problem(resp: falcon.Response, status: int, detail: str, code: str, **extra:
     body.update(extra)
     resp.status = falcon.code_to_http_status(status)
     resp.content_type = PROBLEM_JSON
-    resp.media = body
+    resp.text = json.dumps(body, ensure_ascii=False)
 
 
 def handle_sekap_error(req: falcon.Request, resp: falcon.Response, exc: errors.SekapError, params: dict[str, Any]) -> None:

@@ -30,7 +30,10 @@ def build(cls: type[T], data: Mapping[str, Any], path: str) -> T:
     values = {name: _convert(hints[name], value, _join(path, name)) for name, value in data.items()}
     try:
         return cls(**values)
-    except ConfigurationError:
+    except ConfigurationError as exc:
+        # Sections validate themselves with keys relative to where they sit; make them absolute.
+        if path and exc.key != path and not exc.key.startswith(f"{path}."):
+            raise ConfigurationError(_join(path, exc.key), exc.problem) from exc
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(path or cls.__name__, str(exc)) from exc
