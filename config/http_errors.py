@@ -34,9 +34,18 @@ STATUS_BY_KIND: tuple[tuple[type[errors.SekapError], int], ...] = (
     (errors.IntegrityError, 500),
 )
 
-TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-          413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests", 500: "Internal Server Error",
-          503: "Service Unavailable"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def status_for(exc: errors.SekapError) -> int:
@@ -63,7 +72,9 @@ def problem(resp: falcon.Response, status: int, detail: str, code: str, **extra:
     resp.text = json.dumps(body, ensure_ascii=False)
 
 
-def handle_sekap_error(req: falcon.Request, resp: falcon.Response, exc: errors.SekapError, params: dict[str, Any]) -> None:
+def handle_sekap_error(
+    req: falcon.Request, resp: falcon.Response, exc: errors.SekapError, params: dict[str, Any]
+) -> None:
     status = status_for(exc)
     extra: dict[str, Any] = {}
     if isinstance(exc, errors.ValidationError):
@@ -78,11 +89,14 @@ def handle_sekap_error(req: falcon.Request, resp: falcon.Response, exc: errors.S
     problem(resp, status, exc.message, exc.code, **extra)
 
 
-def handle_http_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError, params: dict[str, Any]) -> None:
+def handle_http_error(
+    req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError, params: dict[str, Any]
+) -> None:
     status = int(str(exc.status).split()[0]) if not isinstance(exc.status, int) else exc.status
     code = (exc.title or "error").lower().replace(" ", "_")
     problem(resp, status, exc.description or exc.title or "", code)
-    for name, value in (exc.headers or {}).items():
+    headers = exc.headers or {}
+    for name, value in headers.items() if isinstance(headers, dict) else headers:
         resp.set_header(name, value)
 
 
@@ -91,7 +105,7 @@ def handle_unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception
     problem(resp, 500, "The server could not complete the request.", "internal_error")
 
 
-def install(app: falcon.App) -> None:
+def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     # falcon picks the most specific registered handler for each exception.
     app.add_error_handler(Exception, handle_unexpected)
     app.add_error_handler(falcon.HTTPError, handle_http_error)

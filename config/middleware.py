@@ -33,8 +33,13 @@ class RequestIdMiddleware:
         started = getattr(req.context, "started", None)
         if started is not None:
             # The path can hold a base64 OCSP request but never personal data (those travel in bodies).
-            logger.info("%s %s %s", req.method, req.path, resp.status,
-                        extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2), "status": resp.status})
+            logger.info(
+                "%s %s %s",
+                req.method,
+                req.path,
+                resp.status,
+                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2), "status": resp.status},
+            )
         token = getattr(req.context, "token", None)
         if token is not None:
             request_id.reset(token)

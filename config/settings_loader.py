@@ -68,7 +68,7 @@ def _convert(hint: Any, value: Any, path: str) -> Any:
         (item,) = get_args(hint)[:1]
         return tuple(_convert(item, v, f"{path}[{i}]") for i, v in enumerate(value))
     if origin in (dict, Mapping):
-        key_type, item = get_args(hint)
+        _, item = get_args(hint)
         if not isinstance(value, Mapping):
             raise ConfigurationError(path, "must be a table")
         return types.MappingProxyType({str(k): _convert(item, v, _join(path, str(k))) for k, v in value.items()})

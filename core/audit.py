@@ -20,7 +20,10 @@ from typing import Any
 import peewee as pw
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificateIssuerPublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificateIssuerPublicKeyTypes,
+)
 
 from core.clock import Clock
 from core.db import BaseModel, JSONField, UTCDateTimeField, database, lock_row
@@ -101,7 +104,15 @@ def check_details(details: Mapping[str, Any]) -> None:
 
 
 def _digest(
-    seq: int, at: datetime, actor: str, action: str, object_type: str, object_id: str, outcome: str, details: Any, prev: str
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    outcome: str,
+    details: Any,
+    prev: str,
 ) -> str:
     canonical = json.dumps(
         [seq, at.isoformat(), actor, action, object_type, object_id, outcome, details, prev],
@@ -155,7 +166,9 @@ def record(
     if head is None:
         AuditHead.insert(id=1, seq=seq, hash=digest).execute()
     else:
-        updated = AuditHead.update(seq=seq, hash=digest).where((AuditHead.id == 1) & (AuditHead.seq == head.seq)).execute()
+        updated = (
+            AuditHead.update(seq=seq, hash=digest).where((AuditHead.id == 1) & (AuditHead.seq == head.seq)).execute()
+        )
         if updated != 1:
             raise AuditError("audit head moved concurrently")
     return row
@@ -205,9 +218,19 @@ def verify_chain(public_keys: Mapping[str, CertificateIssuerPublicKeyTypes] | No
             missing = f"{expected_seq}" if row.seq == expected_seq + 1 else f"{expected_seq}..{row.seq - 1}"
             problems.append(AuditProblem(expected_seq, "deleted", f"record(s) {missing} missing"))
         elif row.prev_hash != prev:
-            problems.append(AuditProblem(row.seq, "broken_link", f"record {row.seq} does not follow record {row.seq - 1}"))
+            problems.append(
+                AuditProblem(row.seq, "broken_link", f"record {row.seq} does not follow record {row.seq - 1}")
+            )
         recomputed = _digest(
-            row.seq, row.at, row.actor, row.action, row.object_type, row.object_id, row.outcome, row.details, row.prev_hash
+            row.seq,
+            row.at,
+            row.actor,
+            row.action,
+            row.object_type,
+            row.object_id,
+            row.outcome,
+            row.details,
+            row.prev_hash,
         )
         if recomputed != row.hash:
             problems.append(AuditProblem(row.seq, "edited", f"record {row.seq} was modified after it was written"))
@@ -217,7 +240,9 @@ def verify_chain(public_keys: Mapping[str, CertificateIssuerPublicKeyTypes] | No
     head = AuditHead.get_or_none(AuditHead.id == 1)
     last_seq = expected_seq - 1
     if head is not None and head.seq > last_seq:
-        problems.append(AuditProblem(last_seq + 1, "truncated", f"records {last_seq + 1}..{head.seq} missing at the end"))
+        problems.append(
+            AuditProblem(last_seq + 1, "truncated", f"records {last_seq + 1}..{head.seq} missing at the end")
+        )
     elif head is not None and head.seq == last_seq and head.hash != prev:
         problems.append(AuditProblem(last_seq, "edited", f"record {last_seq} does not match the chain head"))
     seals = 0
@@ -242,7 +267,9 @@ def _check_seal(
     public_key = serialization.load_der_public_key(bytes(seal.public_key))
     expected = known.get(seal.key_label)
     if expected is not None and _spki(expected) != bytes(seal.public_key):
-        problems.append(AuditProblem(seal.seq, "bad_seal", f"seal at {seal.seq} was not made with key {seal.key_label}"))
+        problems.append(
+            AuditProblem(seal.seq, "bad_seal", f"seal at {seal.seq} was not made with key {seal.key_label}")
+        )
     try:
         verify_data(public_key, bytes(seal.signature), _seal_message(seal.seq, seal.hash, seal.at))  # type: ignore[arg-type]
     except InvalidSignature:
@@ -270,5 +297,12 @@ def seal(clock: Clock, key: CertificateIssuerPrivateKeyTypes, key_label: str, *,
             public_key=_spki(key.public_key()),
             signature=signature,
         )
-        record(clock, actor=actor, action="audit.seal", object_type="audit_seal", object_id=row.id, details={"seq": head.seq, "key_label": key_label})
+        record(
+            clock,
+            actor=actor,
+            action="audit.seal",
+            object_type="audit_seal",
+            object_id=row.id,
+            details={"seq": head.seq, "key_label": key_label},
+        )
     return row

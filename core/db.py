@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlparse
 
 import peewee as pw
@@ -20,6 +20,7 @@ from core.clock import from_db, to_db
 from core.errors import ConfigurationError
 
 database = pw.DatabaseProxy()
+_Q = TypeVar("_Q", bound="pw.ModelSelect[Any]")
 
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
@@ -30,6 +31,8 @@ SQLITE_PRAGMAS = (
 
 
 class BaseModel(pw.Model):
+    id = pw.AutoField()
+
     class Meta:
         database = database
         legacy_table_names = False
@@ -41,10 +44,10 @@ class UTCDateTimeField(pw.DateTimeField):
     def db_value(self, value: Any) -> Any:
         if isinstance(value, datetime):
             value = to_db(value)
-        return super().db_value(value)
+        return super().db_value(value)  # type: ignore[no-untyped-call]
 
     def python_value(self, value: Any) -> Any:
-        value = super().python_value(value)
+        value = super().python_value(value)  # type: ignore[no-untyped-call]
         if isinstance(value, datetime):
             return from_db(value)
         return value
@@ -80,7 +83,7 @@ def open_database(url: str) -> pw.Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False)
     if parsed.scheme in ("postgres", "postgresql"):
-        options = dict(parse_qsl(parsed.query))
+        options: dict[str, Any] = dict(parse_qsl(parsed.query))
         return pw.PostgresqlDatabase(
             parsed.path.lstrip("/") or "postgres",
             user=parsed.username or None,
@@ -111,11 +114,11 @@ def atomic() -> Any:
     return database.atomic()
 
 
-def lock_row(query: pw.ModelSelect) -> pw.ModelSelect:
+def lock_row(query: _Q) -> _Q:
     """``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the IMMEDIATE transaction already holds
     the write lock."""
     if is_postgres():
-        return query.for_update()
+        return query.for_update()  # type: ignore[no-any-return]
     return query
 
 

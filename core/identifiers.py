@@ -111,7 +111,9 @@ def validate_teryt_terc(value: str) -> str:
     return cleaned
 
 
-def semantics_identifier(*, pesel_value: str | None = None, id_card: str | None = None, passport: str | None = None) -> str:
+def semantics_identifier(
+    *, pesel_value: str | None = None, id_card: str | None = None, passport: str | None = None
+) -> str:
     """ETSI EN 319 412-1 §5.1.3 natural-person identifier for the subject serialNumber:
     ``PNOPL-<PESEL>``, else ``IDCPL-<ID card>``, else ``PASPL-<passport>``."""
     if pesel_value:

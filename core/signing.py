@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificateIssuerPublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificateIssuerPublicKeyTypes,
+)
 
 
-def default_hash_for(key: CertificateIssuerPrivateKeyTypes | CertificateIssuerPublicKeyTypes) -> hashes.HashAlgorithm | None:
+def default_hash_for(
+    key: CertificateIssuerPrivateKeyTypes | CertificateIssuerPublicKeyTypes,
+) -> hashes.HashAlgorithm | None:
     """SHA-256, SHA-384 or SHA-512 matched to the key strength; None for EdDSA (hash built in)."""
-    if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey, ed448.Ed448PrivateKey, ed448.Ed448PublicKey)):
+    if isinstance(
+        key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey, ed448.Ed448PrivateKey, ed448.Ed448PublicKey)
+    ):
         return None
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
         size = key.curve.key_size

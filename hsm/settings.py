@@ -14,7 +14,7 @@ class KeyStoreSettings:
     path: str = "var/keys"
     # pkcs11
     module: str = "/usr/lib/softhsm/libsofthsm2.so"
-    token_label: str = "sekap-trust"
+    token_label: str = "sekap-trust"  # noqa: S105 - a token name, not a secret
     pool_size: int = 4
     # secret: software passphrase or PKCS#11 user PIN (from env / secret file, never TOML)
     pin: str | None = None
@@ -26,4 +26,7 @@ class KeyStoreSettings:
             raise ConfigurationError("keystore.pool_size", "must be between 1 and 64")
 
     def __repr__(self) -> str:  # never print the PIN
-        return f"KeyStoreSettings(backend={self.backend!r}, path={self.path!r}, module={self.module!r}, token_label={self.token_label!r})"
+        return (
+            f"KeyStoreSettings(backend={self.backend!r}, path={self.path!r}, "
+            f"module={self.module!r}, token_label={self.token_label!r})"
+        )

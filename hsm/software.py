@@ -19,7 +19,11 @@ from hsm.base import KeyLabel, KeySpec, KeyStore
 from hsm.errors import HSMError, KeyExistsError, KeyNotFoundError, KeyStoreUnavailableError
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_CURVES = {"secp256r1": ec.SECP256R1, "secp384r1": ec.SECP384R1, "secp521r1": ec.SECP521R1}
+_CURVES: dict[str, ec.EllipticCurve] = {
+    "secp256r1": ec.SECP256R1(),
+    "secp384r1": ec.SECP384R1(),
+    "secp521r1": ec.SECP521R1(),
+}
 
 
 def check_label(label: str) -> str:
@@ -33,7 +37,7 @@ def generate_private_key(spec: KeySpec) -> CertificateIssuerPrivateKeyTypes:
     if spec.family == "rsa":
         return rsa.generate_private_key(public_exponent=65537, key_size=spec.rsa_bits)
     if spec.family == "ec":
-        return ec.generate_private_key(_CURVES[spec.curve]())
+        return ec.generate_private_key(_CURVES[spec.curve])
     return ed25519.Ed25519PrivateKey.generate()
 
 

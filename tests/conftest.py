@@ -33,7 +33,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if POSTGRES_URL.startswith("postgres"):
         return
     if REQUIRE_POSTGRES:
-        raise pytest.UsageError("SEKAP_TRUST_REQUIRE_POSTGRES=1 but SEKAP_TRUST_TEST_DATABASE_URL is not a PostgreSQL URL")
+        raise pytest.UsageError(
+            "SEKAP_TRUST_REQUIRE_POSTGRES=1 but SEKAP_TRUST_TEST_DATABASE_URL is not a PostgreSQL URL"
+        )
     skip = pytest.mark.skip(reason="needs PostgreSQL: set SEKAP_TRUST_TEST_DATABASE_URL=postgresql://...")
     for item in items:
         if "postgres" in item.keywords:
@@ -106,7 +108,9 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     return load_settings(env={"SEKAP_TRUST__DATABASE__URL": db_url, "SEKAP_TRUST__KEYSTORE__PIN_FILE": ""})
 
 
-def make_client(settings: Settings, services: list[str], db: pw.Database, clock: FrozenClock, key_store: KeyStore) -> testing.TestClient:
+def make_client(
+    settings: Settings, services: list[str], db: pw.Database, clock: FrozenClock, key_store: KeyStore
+) -> testing.TestClient:
     from config.app import create_app
 
     return testing.TestClient(create_app(settings, services, clock=clock, key_store=key_store, database=db))

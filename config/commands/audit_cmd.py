@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ca.hierarchy import authority, load_certificate
 from ca.errors import AuthorityNotFoundError
+from ca.hierarchy import authority, load_certificate
 from config.commands.context import CommandContext
 from core import audit
 
 
 def register(sub: Any) -> None:
     a = sub.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
-    a.add_parser("verify", help="check the hash chain and seals; exit 1 on any problem").set_defaults(handler=cmd_verify)
+    a.add_parser("verify", help="check the hash chain and seals; exit 1 on any problem").set_defaults(
+        handler=cmd_verify
+    )
     a.add_parser("seal", help="sign the current chain head with the audit key").set_defaults(handler=cmd_seal)
 
 
@@ -30,7 +32,9 @@ def cmd_verify(args: argparse.Namespace, ctx: CommandContext) -> int:
     for problem in report.problems:
         ctx.print(f"PROBLEM {problem.kind:12} at {problem.seq}: {problem.message}")
     state = "OK" if report.ok else "BROKEN"
-    ctx.print(f"audit chain {state}: {report.records} records, head {report.head_seq}, {report.seals_checked} seals checked")
+    ctx.print(
+        f"audit chain {state}: {report.records} records, head {report.head_seq}, {report.seals_checked} seals checked"
+    )
     return 0 if report.ok else 1
 
 

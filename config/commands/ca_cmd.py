@@ -47,7 +47,7 @@ def authority_listing(settings_ca: Any) -> list[dict[str, Any]]:
             "serial": row.serial,
             "not_before": row.not_before.isoformat(),
             "not_after": row.not_after.isoformat(),
-            "issuer": row.parent.name if row.parent_id else row.name,
+            "issuer": row.parent.name if row.parent is not None else row.name,
             "fingerprint_sha256": row.fingerprint_sha256,
             "certificate_url": settings_ca.cert_url(row.name),
             "crl_url": settings_ca.crl_url(row.name) if row.role in ("root", "issuing") else None,

@@ -31,7 +31,8 @@ def cmd_prepare(args: argparse.Namespace, ctx: CommandContext) -> int:
         ctx.print("demo CA hierarchy already exists (delete ./var to start over)")
     else:
         Ceremony(settings.ca, ctx.runtime.key_store, ctx.runtime.clock, actor=ctx.actor).run()
-        ctx.print(f"created the demo CA hierarchy; keys in the {settings.keystore.backend} key store at {settings.keystore.path}")
+        store = f"{settings.keystore.backend} key store at {settings.keystore.path}"
+        ctx.print(f"created the demo CA hierarchy; keys in the {store}")
     base = settings.ca.public_base_url
     for item in authority_listing(settings.ca):
         ctx.print(f"  {item['role']:8} {item['name']:16} {item['certificate_url']}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from typing import Any
 
 from config import jobs
@@ -37,8 +38,6 @@ def cmd_run(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 def cmd_loop(args: argparse.Namespace, ctx: CommandContext) -> int:
     ctx.print(f"running {len(jobs.JOBS)} job(s); Ctrl-C to stop")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         jobs.loop(ctx.runtime)
-    except KeyboardInterrupt:
-        pass
     return 0

@@ -30,14 +30,18 @@ class _BrokenStore(SoftwareKeyStore):
         raise KeyStoreUnavailableError("token not present")
 
 
-def test_readyz_is_503_when_the_key_store_is_unusable(settings: Settings, db: pw.Database, clock: FrozenClock, tmp_path: object) -> None:
+def test_readyz_is_503_when_the_key_store_is_unusable(
+    settings: Settings, db: pw.Database, clock: FrozenClock, tmp_path: object
+) -> None:
     client = make_client(settings, ["ca"], db, clock, _BrokenStore(f"{tmp_path}/k", b"x"))
     ready = client.simulate_get("/readyz")
     assert ready.status_code == 503
     assert ready.json["checks"]["key_store"].startswith("unavailable")
 
 
-def test_ca_certificates_are_served_as_der(settings: Settings, pki: TestPKI, db: pw.Database, clock: FrozenClock) -> None:
+def test_ca_certificates_are_served_as_der(
+    settings: Settings, pki: TestPKI, db: pw.Database, clock: FrozenClock
+) -> None:
     client = make_client(settings, ["ca"], db, clock, pki.key_store)
     for name in ("root", "citizens", "citizens-ocsp", "tsa"):
         resp = client.simulate_get(f"/certs/{name}.crt")
@@ -59,7 +63,9 @@ def test_errors_are_problem_json(settings: Settings, pki: TestPKI, db: pw.Databa
     assert route.status_code == 404 and route.headers["content-type"] == "application/problem+json"
 
 
-def test_request_ids_are_echoed_or_made(settings: Settings, db: pw.Database, clock: FrozenClock, key_store: KeyStore) -> None:
+def test_request_ids_are_echoed_or_made(
+    settings: Settings, db: pw.Database, clock: FrozenClock, key_store: KeyStore
+) -> None:
     client = make_client(settings, ["ca"], db, clock, key_store)
     assert client.simulate_get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
     made = client.simulate_get("/healthz", headers={"X-Request-ID": "bad id\n"}).headers["x-request-id"]
@@ -72,7 +78,9 @@ def test_oversized_bodies_are_413(settings: Settings, db: pw.Database, clock: Fr
     assert resp.status_code == 413 and resp.json["code"] == "payload_too_large"
 
 
-def test_unexpected_and_internal_errors_do_not_leak(settings: Settings, db: pw.Database, clock: FrozenClock, key_store: KeyStore) -> None:
+def test_unexpected_and_internal_errors_do_not_leak(
+    settings: Settings, db: pw.Database, clock: FrozenClock, key_store: KeyStore
+) -> None:
     app = create_app(settings, ["ca"], clock=clock, key_store=key_store, database=db)
 
     class Boom:

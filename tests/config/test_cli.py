@@ -21,7 +21,9 @@ def run(runtime: Runtime, *argv: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_init_list_verify_and_tamper(settings: Settings, db: pw.Database, clock: FrozenClock, key_store: KeyStore) -> None:
+def test_init_list_verify_and_tamper(
+    settings: Settings, db: pw.Database, clock: FrozenClock, key_store: KeyStore
+) -> None:
     runtime = Runtime(settings, clock, key_store)
     code, text = run(runtime, "init")
     assert code == 0

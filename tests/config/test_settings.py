@@ -25,8 +25,13 @@ def test_file_merges_over_defaults(tmp_path: Path) -> None:
 
 
 def test_environment_overrides_single_keys() -> None:
-    s = load_settings(env={"SEKAP_TRUST__DATABASE__URL": "postgresql://u@h/db", "SEKAP_TRUST__SERVER__WORKERS": "5",
-                           "SEKAP_TRUST__LOGGING__JSON": "false"})
+    s = load_settings(
+        env={
+            "SEKAP_TRUST__DATABASE__URL": "postgresql://u@h/db",
+            "SEKAP_TRUST__SERVER__WORKERS": "5",
+            "SEKAP_TRUST__LOGGING__JSON": "false",
+        }
+    )
     assert s.database.url == "postgresql://u@h/db" and s.server.workers == 5 and s.logging.json is False
 
 
@@ -43,7 +48,17 @@ def test_environment_overrides_single_keys() -> None:
         ("[nonsense]\nx = 1\n", "nonsense"),
         ("[server\n", "config"),
     ],
-    ids=["unknown-key", "wrong-type", "out-of-range", "bad-url", "bad-algorithm", "bad-oid", "bad-signer", "unknown-section", "bad-toml"],
+    ids=[
+        "unknown-key",
+        "wrong-type",
+        "out-of-range",
+        "bad-url",
+        "bad-algorithm",
+        "bad-oid",
+        "bad-signer",
+        "unknown-section",
+        "bad-toml",
+    ],
 )
 def test_invalid_settings_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
     f = tmp_path / "s.toml"

@@ -3,6 +3,8 @@ transaction"; EN 319 401 §7.10 / CA/B BR §5.4.1 tamper evidence)."""
 
 from __future__ import annotations
 
+import itertools
+
 import peewee as pw
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -16,7 +18,9 @@ from core.db import BaseModel, atomic
 def _write(clock: FrozenClock, n: int) -> None:
     for i in range(n):
         with atomic():
-            audit.record(clock, actor="test:t", action="thing.change", object_type="thing", object_id=i, details={"i": i})
+            audit.record(
+                clock, actor="test:t", action="thing.change", object_type="thing", object_id=i, details={"i": i}
+            )
         clock.advance(seconds=1)
 
 
@@ -26,7 +30,7 @@ def test_chain_of_records_verifies(db: pw.Database, clock: FrozenClock) -> None:
     assert report.ok and report.records == 5 and report.head_seq == 5
     rows = list(AuditRecord.select().order_by(AuditRecord.seq))
     assert rows[0].prev_hash == audit.GENESIS_HASH
-    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
     assert rows[2].at.tzinfo is not None
 
 
@@ -46,8 +50,14 @@ def test_change_without_its_record_does_not_happen(db: pw.Database, clock: Froze
     try:
         with pytest.raises(AuditError), atomic():
             _Thing.create(name="change")
-            audit.record(clock, actor="test:t", action="thing.create", object_type="thing", object_id=1,
-                         details={"pesel": "44051401359"})
+            audit.record(
+                clock,
+                actor="test:t",
+                action="thing.create",
+                object_type="thing",
+                object_id=1,
+                details={"pesel": "44051401359"},
+            )
         assert _Thing.select().count() == 0
         assert AuditRecord.select().count() == 0
         with atomic():
@@ -60,8 +70,13 @@ def test_change_without_its_record_does_not_happen(db: pw.Database, clock: Froze
 
 @pytest.mark.parametrize(
     "details",
-    [{"pesel": "44051401359"}, {"nested": {"revocation_code": "x"}}, {"subject": "PNOPL-44051401359"},
-     {"note": "id 44051401359"}, {"list": [{"pin": "1234"}]}],
+    [
+        {"pesel": "44051401359"},
+        {"nested": {"revocation_code": "x"}},
+        {"subject": "PNOPL-44051401359"},
+        {"note": "id 44051401359"},
+        {"list": [{"pin": "1234"}]},
+    ],
     ids=["pesel-key", "nested-code", "semantics-id", "bare-pesel", "pin-in-list"],
 )
 def test_personal_data_is_refused_in_details(db: pw.Database, clock: FrozenClock, details: dict[str, object]) -> None:
