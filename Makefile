@@ -20,8 +20,13 @@ install: $(STAMP)
 
 # Starts the whole backend on the embedded default (SQLite, software key store, demo CA on first start).
 DEMO_PIN := var/secrets/keystore-pin
+DEMO_CONFIG := var/sekap-trust.toml
 
 run: $(STAMP)
+	@test -f $(DEMO_CONFIG) || { mkdir -p var && printf '%s\n' \
+	  '# The local demo instance made by `make run` (read by the CLI run from the repository).' \
+	  '[server]' 'port = $(PORT)' '[ca]' 'public_base_url = "http://127.0.0.1:$(PORT)"' > $(DEMO_CONFIG); }
+	@grep -q '^port = $(PORT)$$' $(DEMO_CONFIG) || { echo "ERROR: this demo instance was made for another port (see $(DEMO_CONFIG)); use that PORT or delete ./var" >&2; exit 1; }
 	@test -s $(DEMO_PIN) || { mkdir -p var/secrets && chmod 700 var/secrets && umask 077 && \
 	  $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(DEMO_PIN) && \
 	  echo "created the demo key-store passphrase in $(DEMO_PIN)"; }

@@ -19,9 +19,14 @@ from typing import Any
 from ca.settings import CASettings
 from config.settings_loader import build, deep_merge
 from core.errors import ConfigurationError
+from enrollment.settings import EnrollmentSettings
 from hsm.settings import KeyStoreSettings
+from ocsp.settings import OCSPSettings
+from tsa.settings import TSASettings
+from verifier.settings import VerifierSettings
 
 DEFAULT_FILE = Path(__file__).with_name("default.toml")
+LOCAL_INSTANCE_FILE = Path("var/sekap-trust.toml")
 ENV_PREFIX = "SEKAP_TRUST__"
 SECRET_KEYS = {"keystore": ("pin",)}
 
@@ -76,14 +81,24 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     keystore: KeyStoreSettings = field(default_factory=KeyStoreSettings)
     ca: CASettings = field(default_factory=CASettings)
+    ocsp: OCSPSettings = field(default_factory=OCSPSettings)
+    tsa: TSASettings = field(default_factory=TSASettings)
+    enrollment: EnrollmentSettings = field(default_factory=EnrollmentSettings)
+    verifier: VerifierSettings = field(default_factory=VerifierSettings)
     # Where the file was read from (for messages); not a setting.
     source: str = "defaults"
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Load and validate settings. ``env=None`` means the real process: its environment, and the
+    local demo instance file ``var/sekap-trust.toml`` (written by ``make run``) when no other
+    file is chosen, so the CLI run from the repository operates on that instance."""
+    real_process = env is None
     env = os.environ if env is None else env
     data = _read_toml(DEFAULT_FILE)
     chosen = path or env.get("SEKAP_TRUST_CONFIG")
+    if not chosen and real_process and LOCAL_INSTANCE_FILE.is_file():
+        chosen = str(LOCAL_INSTANCE_FILE)
     if chosen:
         data = deep_merge(data, _read_toml(Path(chosen)))
     data = deep_merge(data, _env_overrides(env))
@@ -94,10 +109,26 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
     keystore = dict(data.get("keystore", {}))
     pin_file = keystore.pop("pin_file", None)
     data["keystore"] = keystore
+    smtp_password_file = _pop_smtp_secret(data)
     data["source"] = str(chosen) if chosen else "defaults"
     settings = build(Settings, data, "")
     pin = _secret(env, "SEKAP_TRUST_KEYSTORE_PIN", pin_file, "keystore.pin_file")
-    return replace(settings, keystore=replace(settings.keystore, pin=pin))
+    smtp_password = _secret(env, "SEKAP_TRUST_SMTP_PASSWORD", smtp_password_file, "enrollment.smtp.password_file")
+    enrollment = replace(settings.enrollment, smtp=replace(settings.enrollment.smtp, password=smtp_password))
+    return replace(settings, keystore=replace(settings.keystore, pin=pin), enrollment=enrollment)
+
+
+def _pop_smtp_secret(data: dict[str, Any]) -> str | None:
+    """The SMTP password is a secret (environment or file), like the key-store PIN."""
+    smtp = dict(data.get("enrollment", {}).get("smtp", {}))
+    if "password" in smtp:
+        raise ConfigurationError(
+            "enrollment.smtp.password", "is a secret: set SEKAP_TRUST_SMTP_PASSWORD(_FILE), not TOML"
+        )
+    password_file: str | None = smtp.pop("password_file", None)
+    if "smtp" in data.get("enrollment", {}):
+        data["enrollment"] = {**data["enrollment"], "smtp": smtp}
+    return password_file
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
