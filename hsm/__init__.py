@@ -4,7 +4,7 @@ Private keys are handed out as `cryptography` private-key objects, so certificat
 CMS builders sign through them unchanged. This package knows nothing about certificates.
 """
 
-from hsm.base import KeySpec, KeyStore, KeyLabel
+from hsm.base import KeyLabel, KeySpec, KeyStore
 from hsm.errors import HSMError, KeyExistsError, KeyNotFoundError, KeyStoreUnavailableError
 
 __all__ = [

@@ -6,7 +6,10 @@ import abc
 from dataclasses import dataclass
 from typing import NewType
 
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificateIssuerPublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificateIssuerPublicKeyTypes,
+)
 
 KeyLabel = NewType("KeyLabel", str)
 

@@ -10,7 +10,8 @@ from hsm.settings import KeyStoreSettings
 def open_key_store(settings: KeyStoreSettings) -> KeyStore:
     if not settings.pin:
         raise ConfigurationError(
-            "keystore.pin", "missing secret: set SEKAP_TRUST_KEYSTORE_PIN or SEKAP_TRUST_KEYSTORE_PIN_FILE (or keystore.pin_file)"
+            "keystore.pin",
+            "missing secret: set SEKAP_TRUST_KEYSTORE_PIN or SEKAP_TRUST_KEYSTORE_PIN_FILE (or keystore.pin_file)",
         )
     if settings.backend == "software":
         from hsm.software import SoftwareKeyStore
