@@ -145,11 +145,8 @@ def record(
     # Round-trip through JSON so the hashed form equals what is read back.
     payload = json.loads(json.dumps(payload, sort_keys=True, default=str))
     at = clock.now()
-    head = lock_row(AuditHead.select().where(AuditHead.id == 1)).first()
-    if head is None:
-        seq, prev = 1, GENESIS_HASH
-    else:
-        seq, prev = head.seq + 1, head.hash
+    head = _locked_head()
+    seq, prev = head.seq + 1, head.hash
     digest = _digest(seq, at, actor, action, object_type, str(object_id), outcome, payload, prev)
     row = AuditRecord.create(
         seq=seq,
@@ -163,15 +160,22 @@ def record(
         prev_hash=prev,
         hash=digest,
     )
-    if head is None:
-        AuditHead.insert(id=1, seq=seq, hash=digest).execute()
-    else:
-        updated = (
-            AuditHead.update(seq=seq, hash=digest).where((AuditHead.id == 1) & (AuditHead.seq == head.seq)).execute()
-        )
-        if updated != 1:
-            raise AuditError("audit head moved concurrently")
+    updated = AuditHead.update(seq=seq, hash=digest).where((AuditHead.id == 1) & (AuditHead.seq == head.seq)).execute()
+    if updated != 1:
+        raise AuditError("audit head moved concurrently")
     return row
+
+
+def _locked_head() -> AuditHead:
+    """The chain head, locked for this transaction. The row is created on first use (seq 0,
+    genesis hash) so that there is always a row to lock: ``FOR UPDATE`` on a missing row locks
+    nothing, and two first writers would both start the chain."""
+    head = lock_row(AuditHead.select().where(AuditHead.id == 1)).first()
+    if head is None:
+        AuditHead.insert(id=1, seq=0, hash=GENESIS_HASH).on_conflict_ignore().execute()
+        head = lock_row(AuditHead.select().where(AuditHead.id == 1)).first()
+    assert isinstance(head, AuditHead)
+    return head
 
 
 @dataclass(frozen=True)
@@ -285,7 +289,7 @@ def seal(clock: Clock, key: CertificateIssuerPrivateKeyTypes, key_label: str, *,
     """Sign the current chain head and record that it was sealed (in one transaction)."""
     with database.atomic():
         head = lock_row(AuditHead.select().where(AuditHead.id == 1)).first()
-        if head is None:
+        if head is None or head.seq == 0:
             raise AuditError("the audit trail is empty; nothing to seal")
         at = clock.now()
         signature = sign_data(key, _seal_message(head.seq, head.hash, at))

@@ -15,12 +15,19 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlparse
 
 import peewee as pw
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from core.clock import from_db, to_db
 from core.errors import ConfigurationError
 
 database = pw.DatabaseProxy()
 _Q = TypeVar("_Q", bound="pw.ModelSelect[Any]")
+
+# Connections are pooled: "closing" one at the end of a request returns it to the pool, so a
+# request costs no connection set-up (a new PostgreSQL backend, or SQLite's pragmas).
+POOL_SIZE = 32
+POOL_STALE_SECONDS = 300
+POOL_WAIT_SECONDS = 10
 
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
@@ -81,11 +88,23 @@ def open_database(url: str) -> pw.Database:
         if path != ":memory:":
             # The embedded default lives under ./var, which a fresh checkout does not have yet.
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return pw.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False)
+        sqlite_db: pw.Database = PooledSqliteDatabase(
+            path,
+            pragmas=SQLITE_PRAGMAS,
+            lock_type="IMMEDIATE",
+            check_same_thread=False,
+            max_connections=POOL_SIZE,
+            stale_timeout=POOL_STALE_SECONDS,
+            timeout=POOL_WAIT_SECONDS,
+        )
+        return sqlite_db
     if parsed.scheme in ("postgres", "postgresql"):
         options: dict[str, Any] = dict(parse_qsl(parsed.query))
-        return pw.PostgresqlDatabase(
+        postgres_db: pw.Database = PooledPostgresqlDatabase(
             parsed.path.lstrip("/") or "postgres",
+            max_connections=POOL_SIZE,
+            stale_timeout=POOL_STALE_SECONDS,
+            timeout=POOL_WAIT_SECONDS,
             user=parsed.username or None,
             password=parsed.password or None,
             host=parsed.hostname or None,
@@ -93,6 +112,7 @@ def open_database(url: str) -> pw.Database:
             autorollback=False,
             **options,
         )
+        return postgres_db
     raise ConfigurationError("database.url", f"unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)")
 
 

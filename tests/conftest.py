@@ -18,6 +18,7 @@ from core.clock import FrozenClock
 from core.migrations import upgrade
 from hsm.base import KeyStore
 from hsm.software import SoftwareKeyStore
+from tests.softhsm import softhsm, softhsm_token  # noqa: F401 - fixtures for every test package
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -78,6 +79,7 @@ def db(db_url: str) -> Iterator[pw.Database]:
     yield database
     if not database.is_closed():
         database.close()
+    database.close_all()  # pooled: really close, so no test leaks connections into the next
 
 
 @pytest.fixture
