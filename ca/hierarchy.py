@@ -8,17 +8,17 @@ ceremony leaves no half hierarchy (at worst unused keys with unique labels in th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
 from ca.errors import AuthorityNotFoundError, HierarchyExistsError
 from ca.models import Authority, Certificate
+from ca.profiles import ExtensionContext, build_extensions
 from ca.serials import new_serial, to_hex
 from ca.settings import AuthoritySettings, CASettings
 from ca.x509util import fingerprint, key_hash_sha1, signature_hash
@@ -53,20 +53,6 @@ def subject_name(settings: AuthoritySettings) -> x509.Name:
     )
 
 
-def _key_usage(*, cert_sign: bool = False, digital_signature: bool = False, non_repudiation: bool = False) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=digital_signature,
-        content_commitment=non_repudiation,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=cert_sign,
-        crl_sign=cert_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
 class Ceremony:
     def __init__(self, settings: CASettings, store: KeyStore, clock: Clock, *, actor: str) -> None:
         self.settings = settings
@@ -80,22 +66,49 @@ class Ceremony:
             if Authority.select().exists():
                 raise HierarchyExistsError("a CA hierarchy already exists; the ceremony never overwrites it")
             s = self.settings
-            audit.record(self.clock, actor=self.actor, action="ceremony.start", object_type="hierarchy", object_id="-",
-                         details={"root": s.root.name, "issuing": s.issuing.name, "tsa": s.tsa.name})
+            audit.record(
+                self.clock,
+                actor=self.actor,
+                action="ceremony.start",
+                object_type="hierarchy",
+                object_id="-",
+                details={"root": s.root.name, "issuing": s.issuing.name, "tsa": s.tsa.name},
+            )
             root, root_key = self._root(s.root)
             issuing, issuing_key = self._subordinate(s.issuing, root, root_key)
             for ca, ca_key in ((root, root_key), (issuing, issuing_key)):
                 self._signer(
-                    AuthoritySettings(f"{ca.name}-ocsp", f"{ca.subject_cn} OCSP", s.ocsp_signer.algorithm,
-                                      s.ocsp_signer.validity_days, ca.settings.organization, ca.settings.country),
-                    "ocsp", ca, ca_key, self._ocsp_extensions,
+                    AuthoritySettings(
+                        f"{ca.name}-ocsp",
+                        f"{ca.subject_cn} OCSP",
+                        s.ocsp_signer.algorithm,
+                        s.ocsp_signer.validity_days,
+                        ca.settings.organization,
+                        ca.settings.country,
+                    ),
+                    "ocsp",
+                    ca,
+                    ca_key,
+                    "ocsp-signer",
                 )
-            self._signer(s.tsa, "tsa", root, root_key, self._tsa_extensions)
-            audit_settings = AuthoritySettings("audit", f"{s.root.common_name} Audit Seal", s.audit_key_algorithm,
-                                               min(s.root.validity_days, 3650), s.root.organization, s.root.country)
-            self._signer(audit_settings, "audit", root, root_key, self._audit_extensions)
-            audit.record(self.clock, actor=self.actor, action="ceremony.complete", object_type="hierarchy", object_id="-",
-                         details={"authorities": [step.name for step in self.steps]})
+            self._signer(s.tsa, "tsa", root, root_key, "tsa")
+            audit_settings = AuthoritySettings(
+                "audit",
+                f"{s.root.common_name} Audit Seal",
+                s.audit_key_algorithm,
+                min(s.root.validity_days, 3650),
+                s.root.organization,
+                s.root.country,
+            )
+            self._signer(audit_settings, "audit", root, root_key, "seal")
+            audit.record(
+                self.clock,
+                actor=self.actor,
+                action="ceremony.complete",
+                object_type="hierarchy",
+                object_id="-",
+                details={"authorities": [step.name for step in self.steps]},
+            )
         return self.steps
 
     # -- steps ---------------------------------------------------------------------------------
@@ -103,74 +116,87 @@ class Ceremony:
     def _new_key(self, settings: AuthoritySettings, role: str) -> tuple[str, CertificateIssuerPrivateKeyTypes]:
         label = f"{settings.name}-{self.clock.now():%Y%m%dT%H%M%S}"
         key = self.store.generate(label, KeySpec(settings.algorithm))
-        audit.record(self.clock, actor=self.actor, action="key.generate", object_type="key", object_id=label,
-                     details={"algorithm": settings.algorithm, "role": role})
+        audit.record(
+            self.clock,
+            actor=self.actor,
+            action="key.generate",
+            object_type="key",
+            object_id=label,
+            details={"algorithm": settings.algorithm, "role": role},
+        )
         return label, key
 
     def _root(self, settings: AuthoritySettings) -> tuple[_Issuer, CertificateIssuerPrivateKeyTypes]:
         label, key = self._new_key(settings, "root")
         name = subject_name(settings)
-        now = self.clock.now()
-        builder = (
-            self._base(name, name, key.public_key(), now, settings.validity_days)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(_key_usage(cert_sign=True), critical=True)
-        )
+        builder = self._profiled("root-ca", name, name, key.public_key(), settings, None)
         return self._store(builder, key, None, settings, "root", label, "root-ca"), key
 
-    def _subordinate(self, settings: AuthoritySettings, parent: _Issuer, parent_key: CertificateIssuerPrivateKeyTypes) -> tuple[_Issuer, CertificateIssuerPrivateKeyTypes]:
+    def _subordinate(
+        self, settings: AuthoritySettings, parent: _Issuer, parent_key: CertificateIssuerPrivateKeyTypes
+    ) -> tuple[_Issuer, CertificateIssuerPrivateKeyTypes]:
         label, key = self._new_key(settings, "issuing")
-        now = self.clock.now()
-        s = self.settings
-        builder = (
-            self._base(subject_name(settings), parent.cert.subject, key.public_key(), now, settings.validity_days, parent)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_key_usage(cert_sign=True), critical=True)
-            .add_extension(x509.CertificatePolicies([
-                x509.PolicyInformation(x509.ObjectIdentifier(s.policy_oid), [s.cps_uri]),
-            ]), critical=False)
-            .add_extension(self._crl_dp(parent.name), critical=False)
-            .add_extension(self._aia(parent.name), critical=False)
+        builder = self._profiled(
+            "issuing-ca", subject_name(settings), parent.cert.subject, key.public_key(), settings, parent
         )
         return self._store(builder, parent_key, parent, settings, "issuing", label, "issuing-ca"), key
 
-    def _signer(self, settings: AuthoritySettings, role: str, parent: _Issuer, parent_key: CertificateIssuerPrivateKeyTypes,
-                extensions: Callable[[x509.CertificateBuilder, _Issuer], x509.CertificateBuilder]) -> None:
+    def _signer(
+        self,
+        settings: AuthoritySettings,
+        role: str,
+        parent: _Issuer,
+        parent_key: CertificateIssuerPrivateKeyTypes,
+        profile: str,
+    ) -> None:
         label, key = self._new_key(settings, role)
-        now = self.clock.now()
-        builder = self._base(subject_name(settings), parent.cert.subject, key.public_key(), now, settings.validity_days, parent)
-        builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        self._store(extensions(builder, parent), parent_key, parent, settings, role, label, f"{role}-signer")
-
-    def _ocsp_extensions(self, builder: x509.CertificateBuilder, parent: _Issuer) -> x509.CertificateBuilder:
-        # RFC 6960 §4.2.2.2: delegated responder; §4.2.2.2.1: id-pkix-ocsp-nocheck.
-        return (
-            builder.add_extension(_key_usage(digital_signature=True), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
-            .add_extension(x509.OCSPNoCheck(), critical=False)
+        builder = self._profiled(
+            profile, subject_name(settings), parent.cert.subject, key.public_key(), settings, parent
         )
+        self._store(builder, parent_key, parent, settings, role, label, profile)
 
-    def _tsa_extensions(self, builder: x509.CertificateBuilder, parent: _Issuer) -> x509.CertificateBuilder:
-        # RFC 3161 §2.3: the only EKU is id-kp-timeStamping and it is critical; CDP and AIA let
-        # Java and other validators check the TSA certificate's status.
-        return (
-            builder.add_extension(_key_usage(digital_signature=True, non_repudiation=True), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-            .add_extension(self._crl_dp(parent.name), critical=False)
-            .add_extension(self._aia(parent.name), critical=False)
+    def _profiled(
+        self,
+        profile_name: str,
+        subject: x509.Name,
+        issuer: x509.Name,
+        public_key: CertificatePublicKeyTypes,
+        settings: AuthoritySettings,
+        parent: _Issuer | None,
+    ) -> x509.CertificateBuilder:
+        """A certificate of the hierarchy from its profile (``[ca.profiles.*]``); the validity comes
+        from the authority's settings, bounded by the parent's."""
+        s = self.settings
+        parent_ski = (
+            parent.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest if parent else None
         )
-
-    def _audit_extensions(self, builder: x509.CertificateBuilder, parent: _Issuer) -> x509.CertificateBuilder:
-        return (
-            builder.add_extension(_key_usage(digital_signature=True, non_repudiation=True), critical=True)
-            .add_extension(self._crl_dp(parent.name), critical=False)
-            .add_extension(self._aia(parent.name), critical=False)
+        # The CRL DP and caIssuers of a certificate point at its issuer.
+        issuer_name = parent.name if parent else settings.name
+        context = ExtensionContext(
+            public_key=public_key,
+            issuer_ski=parent_ski,
+            policy_oid=s.policy_oid,
+            cps_uri=s.cps_uri,
+            ocsp_url=s.ocsp_url,
+            ca_issuers_url=s.cert_url(issuer_name),
+            crl_url=s.crl_url(issuer_name),
         )
+        builder = self._base(subject, issuer, public_key, self.clock.now(), settings.validity_days, parent)
+        for value, critical in build_extensions(s.profile(profile_name), context):
+            builder = builder.add_extension(value, critical=critical)
+        return builder
 
     # -- building blocks -----------------------------------------------------------------------
 
-    def _base(self, subject: x509.Name, issuer: x509.Name, public_key: object, now: datetime, days: int,
-              parent: _Issuer | None = None) -> x509.CertificateBuilder:
+    def _base(
+        self,
+        subject: x509.Name,
+        issuer: x509.Name,
+        public_key: object,
+        now: datetime,
+        days: int,
+        parent: _Issuer | None = None,
+    ) -> x509.CertificateBuilder:
         not_after = now + timedelta(days=days)
         if parent is not None:
             not_after = min(not_after, parent.cert.not_valid_after_utc)
@@ -182,46 +208,76 @@ class Ceremony:
             .serial_number(new_serial())
             .not_valid_before(now - BACKDATE)
             .not_valid_after(not_after)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
         )
-        if parent is not None:
-            ski = parent.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-            builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
         return builder
 
-    def _crl_dp(self, ca_name: str) -> x509.CRLDistributionPoints:
-        url = self.settings.crl_url(ca_name)
-        return x509.CRLDistributionPoints([x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)])
-
-    def _aia(self, ca_name: str) -> x509.AuthorityInformationAccess:
-        return x509.AuthorityInformationAccess([
-            x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(self.settings.ocsp_url)),
-            x509.AccessDescription(x509.AuthorityInformationAccessOID.CA_ISSUERS,
-                                   x509.UniformResourceIdentifier(self.settings.cert_url(ca_name))),
-        ])
-
-    def _store(self, builder: x509.CertificateBuilder, signing_key: CertificateIssuerPrivateKeyTypes, parent: _Issuer | None,
-               settings: AuthoritySettings, role: str, label: str, profile: str) -> _Issuer:
+    def _store(
+        self,
+        builder: x509.CertificateBuilder,
+        signing_key: CertificateIssuerPrivateKeyTypes,
+        parent: _Issuer | None,
+        settings: AuthoritySettings,
+        role: str,
+        label: str,
+        profile: str,
+    ) -> _Issuer:
         cert = builder.sign(signing_key, signature_hash(signing_key))  # type: ignore[arg-type]
         now = self.clock.now()
         issuer_row = parent.row if parent is not None else None
         authority = Authority.create(
-            name=settings.name, role=role, parent=issuer_row, key_label=label, subject=cert.subject.rfc4514_string(),
-            certificate_der=cert.public_bytes(_DER), serial=to_hex(cert.serial_number),
-            not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc, fingerprint_sha256=fingerprint(cert),
-            key_hash_sha1=key_hash_sha1(cert.public_key()), created_at=now, updated_at=now,
+            name=settings.name,
+            role=role,
+            parent=issuer_row,
+            key_label=label,
+            subject=cert.subject.rfc4514_string(),
+            certificate_der=cert.public_bytes(_DER),
+            serial=to_hex(cert.serial_number),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            fingerprint_sha256=fingerprint(cert),
+            key_hash_sha1=key_hash_sha1(cert.public_key()),
+            created_at=now,
+            updated_at=now,
         )
         Certificate.create(
-            issuer=issuer_row or authority, serial=to_hex(cert.serial_number), state="issued", profile=profile,
-            subject=cert.subject.rfc4514_string(), tbs_der=cert.tbs_certificate_bytes, der=cert.public_bytes(_DER),
-            fingerprint_sha256=fingerprint(cert), not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
-            created_at=now, issued_at=now,
+            issuer=issuer_row or authority,
+            serial=to_hex(cert.serial_number),
+            state="issued",
+            profile=profile,
+            subject=cert.subject.rfc4514_string(),
+            tbs_der=cert.tbs_certificate_bytes,
+            der=cert.public_bytes(_DER),
+            fingerprint_sha256=fingerprint(cert),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            created_at=now,
+            issued_at=now,
         )
-        audit.record(self.clock, actor=self.actor, action="certificate.issue", object_type="authority", object_id=settings.name,
-                     details={"role": role, "serial": to_hex(cert.serial_number), "key_label": label,
-                              "issuer": parent.name if parent else settings.name, "fingerprint_sha256": fingerprint(cert)})
-        self.steps.append(CeremonyStep(settings.name, role, cert.subject.rfc4514_string(), to_hex(cert.serial_number),
-                                       cert.not_valid_after_utc, fingerprint(cert), label))
+        audit.record(
+            self.clock,
+            actor=self.actor,
+            action="certificate.issue",
+            object_type="authority",
+            object_id=settings.name,
+            details={
+                "role": role,
+                "serial": to_hex(cert.serial_number),
+                "key_label": label,
+                "issuer": parent.name if parent else settings.name,
+                "fingerprint_sha256": fingerprint(cert),
+            },
+        )
+        self.steps.append(
+            CeremonyStep(
+                settings.name,
+                role,
+                cert.subject.rfc4514_string(),
+                to_hex(cert.serial_number),
+                cert.not_valid_after_utc,
+                fingerprint(cert),
+                label,
+            )
+        )
         return _Issuer(cert, settings, authority)
 
 

@@ -63,10 +63,65 @@ class Certificate(BaseModel):
     revoked_at = UTCDateTimeField(null=True)
     invalidity_date = UTCDateTimeField(null=True)
     status_changed_at = UTCDateTimeField(null=True, index=True)
+    # Who the certificate is for, as the caller knows it (e.g. "application:42"); never personal data.
+    subject_ref = pw.CharField(max_length=100, null=True, index=True)
 
     class Meta:
         table_name = "ca_certificate"
         indexes = ((("issuer", "serial"), True),)
 
 
-MODELS: tuple[type[pw.Model], ...] = (Authority, Certificate)
+CRL_KINDS = ("full", "delta")
+
+
+class CRLCounter(BaseModel):
+    """The CRL number sequence of one CA (RFC 5280 §5.2.3: full and delta CRLs share it).
+
+    Locked while a CRL is built, so numbers strictly increase whatever the clocks do and however
+    many hosts publish."""
+
+    issuer = pw.ForeignKeyField(Authority, unique=True, on_delete="RESTRICT")
+    last_number = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "ca_crl_counter"
+
+
+class StatusCounter(BaseModel):
+    """Status changes (revoke, suspend, resume, hold expiry) per CA, counted in the transaction of
+    each change: the clock-independent "something changed" signal for the CRL job. Separate from
+    :class:`CRLCounter`, which stays locked while a (possibly large) CRL is built."""
+
+    issuer = pw.ForeignKeyField(Authority, unique=True, on_delete="RESTRICT")
+    changes = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "ca_status_counter"
+
+
+class CRL(BaseModel):
+    """Every CRL a CA published; the newest of each kind is served."""
+
+    issuer = pw.ForeignKeyField(Authority, backref="crls", on_delete="RESTRICT")
+    number = pw.BigIntegerField()
+    kind = pw.CharField(max_length=5, choices=[(k, k) for k in CRL_KINDS])
+    base_number = pw.BigIntegerField(null=True)  # delta CRLs: the full CRL they complete
+    this_update = UTCDateTimeField()
+    next_update = UTCDateTimeField()
+    # The moment the revocation data was read (after the counter lock): changes after it, or
+    # committed late within the margin (see changed_in_margin), are not in this CRL yet.
+    snapshot_at = UTCDateTimeField()
+    changed_in_margin = pw.IntegerField(default=0)
+    # ca_status_counter.changes when the data was read: a higher counter means unpublished changes,
+    # whatever the clocks say.
+    status_changes = pw.BigIntegerField(default=0)
+    entries = pw.IntegerField()
+    der = pw.BlobField()
+    sha256 = pw.CharField(max_length=64)
+
+    class Meta:
+        table_name = "ca_crl"
+        indexes = ((("issuer", "number"), True), (("issuer", "kind", "number"), False))
+
+
+MODELS: tuple[type[pw.Model], ...] = (Authority, Certificate, CRLCounter, StatusCounter, CRL)

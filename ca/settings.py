@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
+from ca.profiles import ProfileSettings, default_profiles
 from core.errors import ConfigurationError
 from hsm.base import ALGORITHMS
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def check_oid(key: str, value: str) -> None:
@@ -59,9 +71,36 @@ class OCSPSignerSettings:
 
 
 @dataclass(frozen=True)
+class CRLSettings:
+    """CRL publication (RFC 5280 §5; CA/B BR §4.9.7)."""
+
+    # nextUpdate - thisUpdate; BR §4.9.7: never more than 10 days.
+    next_update_hours: int = 24
+    # A status change reaches a new CRL within this many seconds (the job coalesces bursts).
+    publish_within_seconds: int = 60
+    # Delta CRLs (RFC 5280 §5.2.4) next to the full CRLs.
+    delta: bool = True
+    # Regenerate the full CRL on every change too (false: only deltas follow changes; the full
+    # CRL is renewed before half its validity).
+    full_on_change: bool = True
+    # Changes committed up to this long after a CRL's snapshot still count as unpublished.
+    change_margin_seconds: int = 30
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.next_update_hours <= 240:
+            raise ConfigurationError("ca.crl.next_update_hours", "must be between 1 and 240 (10 days, BR §4.9.7)")
+        if not 15 <= self.publish_within_seconds <= 86400:
+            raise ConfigurationError("ca.crl.publish_within_seconds", "must be between 15 and 86400")
+        if not 1 <= self.change_margin_seconds <= 3600:
+            raise ConfigurationError("ca.crl.change_margin_seconds", "must be between 1 and 3600")
+
+
+@dataclass(frozen=True)
 class CASettings:
     public_base_url: str = "http://127.0.0.1:8080"
-    policy_oid: str = "2.999.1.1.1"
+    # RFC 7229 id-TEST-certPolicyOne: a test policy OID for the demo; set your own. (pkilint's
+    # decoder rejects the 2.999 example arc and arcs above 32 bits, so those make lint fail.)
+    policy_oid: str = "1.3.6.1.5.5.7.13.1"
     cps_uri: str = "http://127.0.0.1:8080/docs/cps"
     root: AuthoritySettings = field(
         default_factory=lambda: AuthoritySettings("root", "SEKAP Trust Root CA", "ec-p384", 7300)
@@ -72,6 +111,15 @@ class CASettings:
     tsa: AuthoritySettings = field(default_factory=lambda: AuthoritySettings("tsa", "SEKAP Trust TSA", "ec-p256", 1825))
     ocsp_signer: OCSPSignerSettings = field(default_factory=OCSPSignerSettings)
     audit_key_algorithm: str = "ec-p256"
+    profiles: Mapping[str, ProfileSettings] = field(default_factory=default_profiles)
+    default_profile: str = "citizen"
+    # Suspension (certificateHold) turns into revocation after this many days.
+    max_hold_days: int = 7
+    # What an expired hold becomes (RFC 5280 §5.3.1 reason name).
+    hold_expiry_reason: str = "unspecified"
+    crl: CRLSettings = field(default_factory=CRLSettings)
+    # pkilint finding codes that do not block issuance (use sparingly; every other ERROR does).
+    lint_allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.public_base_url.startswith(("http://", "https://")) or self.public_base_url.endswith("/"):
@@ -84,6 +132,38 @@ class CASettings:
             raise ConfigurationError("ca.issuing.validity_days", "must not exceed the root's validity")
         if self.audit_key_algorithm not in ALGORITHMS:
             raise ConfigurationError("ca.audit_key_algorithm", f"choose one of {', '.join(ALGORITHMS)}")
+        # The ceremony builds root, issuing CA and signers from these.
+        for name in (self.default_profile, "ocsp-signer", "root-ca", "issuing-ca", "tsa", "seal"):
+            if name not in self.profiles:
+                raise ConfigurationError(f"ca.profiles.{name}", "this profile is required")
+        for name in self.profiles:
+            if not _NAME.match(name):
+                raise ConfigurationError(f"ca.profiles.{name}", "use lower-case letters, digits and '-' (max 40)")
+        if self.profiles["ocsp-signer"].template != "ocsp-signer":
+            raise ConfigurationError("ca.profiles.ocsp-signer.template", "must be ocsp-signer")
+        if not 1 <= self.max_hold_days <= 365:
+            raise ConfigurationError("ca.max_hold_days", "must be between 1 and 365")
+        if self.hold_expiry_reason not in (
+            "unspecified",
+            "keyCompromise",
+            "affiliationChanged",
+            "superseded",
+            "cessationOfOperation",
+            "privilegeWithdrawn",
+        ):
+            raise ConfigurationError("ca.hold_expiry_reason", "must be an RFC 5280 revocation reason of an end entity")
+
+    @property
+    def lint_allowed(self) -> frozenset[str]:
+        """``lint_allow`` plus, for a loopback ``public_base_url`` (the local demo), the ETSI
+        internal-domain-name finding: such URLs are never reachable by third parties anyway."""
+        host = urlparse(self.public_base_url).hostname or ""
+        local = host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)
+        return frozenset(self.lint_allow) | ({"etsi.internal_domain_name"} if local else frozenset())
+
+    def profile(self, name: str | None) -> ProfileSettings:
+        """The named profile (default: ``default_profile``); KeyError when unknown."""
+        return self.profiles[name or self.default_profile]
 
     def cert_url(self, name: str) -> str:
         return f"{self.public_base_url}/certs/{name}.crt"

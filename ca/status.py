@@ -66,8 +66,9 @@ def status_of(issuer: Authority, serial: int) -> CertStatus:
 
 def issuer_by_key_hash(key_hash_sha1_hex: str) -> Authority | None:
     """The CA (root or issuing) whose public-key SHA-1 matches an OCSP CertID."""
-    return (
+    row: Authority | None = (
         Authority.select()
         .where((Authority.key_hash_sha1 == key_hash_sha1_hex) & (Authority.role.in_(("root", "issuing"))))
         .first()
     )
+    return row

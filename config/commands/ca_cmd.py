@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ca.crl import CRLPublisher
 from ca.hierarchy import Ceremony, hierarchy_exists
 from ca.models import Authority
 from config.commands.context import CommandContext
@@ -26,7 +27,9 @@ def cmd_init(args: argparse.Namespace, ctx: CommandContext) -> int:
         return 0
     settings = ctx.runtime.settings
     steps = Ceremony(settings.ca, ctx.runtime.key_store, ctx.runtime.clock, actor=ctx.actor).run()
-    ctx.print(f"Key ceremony completed at {ctx.runtime.clock.now().isoformat()} (key store: {settings.keystore.backend})")
+    ctx.print(
+        f"Key ceremony completed at {ctx.runtime.clock.now().isoformat()} (key store: {settings.keystore.backend})"
+    )
     for step in steps:
         ctx.print(f"  {step.role:8} {step.name}")
         ctx.print(f"           subject     {step.subject}")
@@ -34,6 +37,13 @@ def cmd_init(args: argparse.Namespace, ctx: CommandContext) -> int:
         ctx.print(f"           not after   {step.not_after.isoformat()}")
         ctx.print(f"           SHA-256     {step.fingerprint_sha256}")
         ctx.print(f"           key label   {step.key_label}")
+    # The first CRLs right away, so the CRL distribution points answer from the start.
+    publisher = CRLPublisher(settings.ca, ctx.runtime.key_store, ctx.runtime.clock)
+    for ca in publisher.cas():
+        for kind in ("full", "delta") if settings.ca.crl.delta else ("full",):
+            crl = publisher.publish(ca.name, kind=kind, actor=ctx.actor)
+            assert crl is not None
+            ctx.print(f"  published the {kind} CRL {crl.number} of {ca.name}")
     return 0
 
 

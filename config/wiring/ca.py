@@ -1,10 +1,33 @@
+"""Mount the CA's download resources and provide the CA's periodic jobs."""
+
 from __future__ import annotations
 
 import falcon
 
-from ca.resources import AuthorityCertificateResource
+from ca.crl import CRLPublisher
+from ca.resources import AuthorityCertificateResource, CRLResource
+from ca.revocation import RevocationService
+from ca.signers import renew_ocsp_signers
 from config.runtime import Runtime
 
 
-def mount(app: falcon.App, runtime: Runtime) -> None:
+def mount(app: falcon.App[falcon.Request, falcon.Response], runtime: Runtime) -> None:
     app.add_route("/certs/{name}.crt", AuthorityCertificateResource())
+    # /crl/<ca>.crl (full) and /crl/<ca>-delta.crl (delta)
+    app.add_route("/crl/{name}.crl", CRLResource(runtime.clock))
+
+
+def crl_publish_due_job(runtime: Runtime) -> str:
+    """Publish CRLs after status changes and before half their validity (ca.crl)."""
+    done = CRLPublisher(runtime.settings.ca, runtime.key_store, runtime.clock).publish_due()
+    return f"published {', '.join(done)}" if done else "nothing due"
+
+
+def expire_holds_job(runtime: Runtime) -> str:
+    count = RevocationService(runtime.settings.ca, runtime.clock).expire_holds()
+    return f"{count} hold(s) turned into revocations"
+
+
+def renew_ocsp_signers_job(runtime: Runtime) -> str:
+    renewed = renew_ocsp_signers(runtime.settings.ca, runtime.key_store, runtime.clock)
+    return f"renewed {', '.join(renewed)}" if renewed else "no OCSP signer due"

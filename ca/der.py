@@ -1,0 +1,125 @@
+"""Just enough DER (X.690) to assemble a CRL in one pass.
+
+cryptography's ``CertificateRevocationListBuilder.add_revoked_certificate`` copies its list on
+every call (quadratic for a million entries), so :mod:`ca.crl` writes the TBSCertList itself:
+the revoked list is appended entry by entry to one buffer, then wrapped and signed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+
+from ca.x509util import signature_hash
+
+TAG_BOOLEAN = 0x01
+TAG_INTEGER = 0x02
+TAG_BIT_STRING = 0x03
+TAG_OCTET_STRING = 0x04
+TAG_OID = 0x06
+TAG_UTC_TIME = 0x17
+TAG_GENERALIZED_TIME = 0x18
+TAG_SEQUENCE = 0x30
+
+
+def length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(raw),)) + raw
+
+
+def tlv(tag: int, content: bytes | bytearray) -> bytes:
+    return bytes((tag,)) + length(len(content)) + bytes(content)
+
+
+def sequence(*parts: bytes) -> bytes:
+    return tlv(TAG_SEQUENCE, b"".join(parts))
+
+
+def integer(value: int) -> bytes:
+    if value < 0:
+        raise ValueError("only non-negative INTEGERs are needed here")
+    return tlv(TAG_INTEGER, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+
+def integer_from_hex(text: str) -> bytes:
+    """INTEGER from a canonical even-length hex serial (no int round trip: the hot loop)."""
+    raw = bytes.fromhex(text).lstrip(b"\x00") or b"\x00"
+    if raw[0] & 0x80:
+        raw = b"\x00" + raw
+    return bytes((TAG_INTEGER, len(raw))) + raw
+
+
+def oid(dotted: str) -> bytes:
+    arcs = [int(a) for a in dotted.split(".")]
+    body = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        rest = arc >> 7
+        chunk = [arc & 0x7F]
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
+        body.extend(reversed(chunk))
+    return tlv(TAG_OID, body)
+
+
+def time(value: datetime) -> bytes:
+    """RFC 5280 §4.1.2.5 / §5.1.2.4: UTCTime through 2049, GeneralizedTime from 2050."""
+    value = value.astimezone(UTC)
+    if value.year < 2050:
+        return tlv(TAG_UTC_TIME, value.strftime("%y%m%d%H%M%SZ").encode())
+    return tlv(TAG_GENERALIZED_TIME, value.strftime("%Y%m%d%H%M%SZ").encode())
+
+
+def time_from_db(value: object) -> bytes:
+    """The CRL time of a database value without building datetimes: SQLite returns naive UTC
+    text ``YYYY-MM-DD HH:MM:SS[.ffffff]``, PostgreSQL a naive UTC datetime."""
+    if isinstance(value, str):
+        year = value[0:4]
+        digits = value[5:7] + value[8:10] + value[11:13] + value[14:16] + value[17:19]
+        if year < "2050":
+            return b"\x17\x0d" + (year[2:] + digits + "Z").encode()
+        return b"\x18\x0f" + (year + digits + "Z").encode()
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        number = value.year
+        rest = f"{value.month:02d}{value.day:02d}{value.hour:02d}{value.minute:02d}{value.second:02d}Z"
+        if number < 2050:
+            return b"\x17\x0d" + f"{number % 100:02d}{rest}".encode()
+        return b"\x18\x0f" + f"{number:04d}{rest}".encode()
+    raise TypeError(f"not a database time: {type(value).__name__}")
+
+
+def extension(value: x509.ExtensionType, *, critical: bool = False) -> bytes:
+    """An Extension (RFC 5280 §4.1): extnID, critical (only when TRUE, DER), extnValue."""
+    parts = [oid(value.oid.dotted_string)]
+    if critical:
+        parts.append(b"\x01\x01\xff")
+    parts.append(tlv(TAG_OCTET_STRING, value.public_bytes()))
+    return sequence(*parts)
+
+
+def signature_algorithm(key: CertificateIssuerPrivateKeyTypes) -> bytes:
+    """The AlgorithmIdentifier matching :func:`core.signing.sign_data` for ``key``."""
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return sequence(oid("1.3.101.112"))  # RFC 8410: no parameters
+    digest = signature_hash(key)
+    assert digest is not None
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        # RFC 5758 §3.2: ecdsa-with-SHA256/384/512, parameters absent
+        return sequence(
+            oid(
+                {"sha256": "1.2.840.10045.4.3.2", "sha384": "1.2.840.10045.4.3.3", "sha512": "1.2.840.10045.4.3.4"}[
+                    digest.name
+                ]
+            )
+        )
+    if isinstance(key, rsa.RSAPrivateKey):
+        # RFC 4055: sha256WithRSAEncryption with NULL parameters
+        return sequence(oid("1.2.840.113549.1.1.11"), b"\x05\x00")
+    raise TypeError(f"unsupported issuer key type {type(key).__name__}")

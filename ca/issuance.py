@@ -1,0 +1,406 @@
+"""The crash-safe issuance pipeline (after Boulder; CA/B BR §4.3.1.2 pre-issuance linting).
+
+Order, each step committed before the next starts:
+
+1. check the request (profile, subject, key policy) — nothing is written for a bad request;
+2. reserve a fresh serial and store the intended TBSCertificate with its audit record, in one
+   transaction (a serial collision is a unique-constraint violation: retry with a new serial);
+3. lint a copy signed with a throwaway key; on any ERROR finding the reservation becomes
+   ``failed``, the refusal is audited and the real key is never used;
+4. sign with the real key, then check that the signed TBS is byte-identical to the stored one
+   and that the signature verifies under the issuer's certificate;
+5. store the certificate with its audit record.
+
+A crash between 4 and 5 leaves the row ``reserved``; :mod:`ca.status` treats it as issued for
+revocation purposes (revocable, never ``good``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import peewee as pw
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificatePublicKeyTypes
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+
+from ca.errors import AuthorityNotFoundError, KeyPolicyError, LintError, ProfileNotFoundError, SigningIntegrityError
+from ca.hierarchy import authority, load_certificate
+from ca.lint import lint_certificate
+from ca.models import Authority, Certificate
+from ca.profiles import ExtensionContext, ProfileSettings, build_extensions
+from ca.requests import SubjectIdentity, check_public_key, load_csr, validate_subject
+from ca.serials import new_serial, to_hex
+from ca.settings import CASettings
+from ca.x509util import fingerprint, key_hash_sha1, signature_hash
+from core import audit
+from core.clock import Clock
+from core.db import atomic
+from core.errors import ValidationError
+from core.identifiers import semantics_identifier
+from hsm.base import KeyStore
+
+__all__ = [
+    "IssuancePipeline",
+    "IssueRequest",
+    "IssuedCertificate",
+    "SubjectIdentity",
+    "check_public_key",
+    "load_csr",
+    "natural_person_name",
+]
+
+logger = logging.getLogger(__name__)
+
+# Small backdating absorbs clock differences at relying parties.
+BACKDATE = timedelta(minutes=5)
+# A renewal may start when the old certificate ends (Certum practice), but not arbitrarily late.
+MAX_FUTURE_START = timedelta(days=90)
+SERIAL_ATTEMPTS = 5
+_DER = Encoding.DER
+
+AfterSign = Callable[[x509.Certificate], None]
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    profile: str
+    subject: SubjectIdentity
+    public_key: CertificatePublicKeyTypes
+    issuer: str | None = None  # authority name; default: settings.issuing.name
+    not_before: datetime | None = None  # renewals may start when the old certificate ends
+    subject_ref: str | None = None  # e.g. "application:42", stored on ca_certificate.subject_ref
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    serial: str  # upper-case hex (ca.serials.to_hex)
+    issuer: str
+    certificate: x509.Certificate
+    der: bytes
+    not_before: datetime
+    not_after: datetime
+    fingerprint_sha256: str
+
+    @property
+    def pem(self) -> bytes:
+        return self.certificate.public_bytes(Encoding.PEM)
+
+
+def natural_person_name(subject: SubjectIdentity, country: str = "PL") -> x509.Name:
+    """EN 319 412-2 §4.2.4 natural-person subject: C, givenName, surname, serialNumber (the
+    EN 319 412-1 §5.1.3 semantics identifier, PrintableString), commonName "Given Surname"."""
+    identifier = semantics_identifier(pesel_value=subject.pesel, id_card=subject.id_card, passport=subject.passport)
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+            x509.NameAttribute(NameOID.GIVEN_NAME, subject.given_name),
+            x509.NameAttribute(NameOID.SURNAME, subject.surname),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, identifier),
+            x509.NameAttribute(NameOID.COMMON_NAME, subject.common_name),
+        ]
+    )
+
+
+_throwaway_lock = threading.Lock()
+_throwaway_keys: dict[tuple[str, str], CertificateIssuerPrivateKeyTypes] = {}
+
+
+def throwaway_key_like(issuer_public_key: object) -> CertificateIssuerPrivateKeyTypes:
+    """A process-local key whose signatures carry the same AlgorithmIdentifier as the issuer's
+    (same key type, EC curve and hash), so the lint copy's TBS equals the real one byte for byte
+    and the real key is not needed before the lint passed."""
+    if isinstance(issuer_public_key, ec.EllipticCurvePublicKey):
+        ident = ("ec", issuer_public_key.curve.name)
+    elif isinstance(issuer_public_key, rsa.RSAPublicKey):
+        ident = ("rsa", "")  # sha256WithRSAEncryption whatever the modulus size
+    elif isinstance(issuer_public_key, ed25519.Ed25519PublicKey):
+        ident = ("ed25519", "")
+    else:
+        raise TypeError(f"unsupported issuer key type {type(issuer_public_key).__name__}")
+    with _throwaway_lock:
+        cached = _throwaway_keys.get(ident)
+        if cached is None:
+            if isinstance(issuer_public_key, ec.EllipticCurvePublicKey):
+                cached = ec.generate_private_key(type(issuer_public_key.curve)())
+            elif isinstance(issuer_public_key, rsa.RSAPublicKey):
+                cached = rsa.generate_private_key(65537, 2048)
+            else:
+                cached = ed25519.Ed25519PrivateKey.generate()
+            _throwaway_keys[ident] = cached
+        return cached
+
+
+class IssuancePipeline:
+    """Issue certificates from profiles. ``after_sign`` is called with the signed certificate
+    before it is stored (tests inject crashes there)."""
+
+    def __init__(
+        self,
+        settings: CASettings,
+        key_store: KeyStore,
+        clock: Clock,
+        *,
+        after_sign: AfterSign | None = None,
+        serials: Callable[[], int] = new_serial,
+    ) -> None:
+        self.settings = settings
+        self.key_store = key_store
+        self.clock = clock
+        self.after_sign = after_sign
+        # Where serials come from (tests force collisions); each one is used at most once.
+        self.serials = serials
+
+    # -- public entry points -------------------------------------------------------------------
+
+    def issue(self, request: IssueRequest, *, actor: str) -> IssuedCertificate:
+        """Issue a natural-person certificate. Call OUTSIDE any open transaction."""
+        profile = self._profile(request.profile)
+        if profile.template != "natural-person":
+            raise ValidationError.single("profile", f"profile {request.profile!r} is not for natural persons")
+        subject = validate_subject(request.subject)
+        check_public_key(request.public_key, allow_ed25519=profile.allow_ed25519)
+        return self._issue(
+            request.profile or self.settings.default_profile,
+            profile,
+            natural_person_name(subject),
+            request.public_key,
+            actor=actor,
+            issuer=request.issuer,
+            not_before=request.not_before,
+            subject_ref=request.subject_ref,
+            email=subject.email,
+        )
+
+    def issue_named(
+        self,
+        profile_name: str,
+        subject: x509.Name,
+        public_key: CertificatePublicKeyTypes,
+        *,
+        actor: str,
+        issuer: str | None = None,
+        validity_days: int | None = None,
+        subject_ref: str | None = None,
+    ) -> IssuedCertificate:
+        """Issue a certificate with a given subject name (signers: OCSP, TSA, seals)."""
+        profile = self._profile(profile_name)
+        if profile.template == "natural-person":
+            raise ValidationError.single("profile", "natural-person profiles are issued with issue()")
+        check_public_key(public_key, allow_ed25519=profile.allow_ed25519)
+        return self._issue(
+            profile_name,
+            profile,
+            subject,
+            public_key,
+            actor=actor,
+            issuer=issuer,
+            subject_ref=subject_ref,
+            validity_days=validity_days,
+        )
+
+    # -- the pipeline --------------------------------------------------------------------------
+
+    def _profile(self, name: str | None) -> ProfileSettings:
+        try:
+            return self.settings.profile(name)
+        except KeyError:
+            raise ProfileNotFoundError(str(name)) from None
+
+    def _issuer(self, name: str | None) -> Authority:
+        row = authority(name or self.settings.issuing.name)
+        if row.role not in ("root", "issuing"):
+            raise AuthorityNotFoundError(row.name)
+        return row
+
+    def _issue(
+        self,
+        profile_name: str,
+        profile: ProfileSettings,
+        subject: x509.Name,
+        public_key: CertificatePublicKeyTypes,
+        *,
+        actor: str,
+        issuer: str | None,
+        not_before: datetime | None = None,
+        subject_ref: str | None = None,
+        email: str | None = None,
+        validity_days: int | None = None,
+    ) -> IssuedCertificate:
+        issuer_row = self._issuer(issuer)
+        if Authority.select().where(Authority.key_hash_sha1 == key_hash_sha1(public_key)).exists():
+            raise KeyPolicyError("the key belongs to a CA or signer of this hierarchy")
+        if subject_ref is not None and not 0 < len(subject_ref) <= 100:
+            raise ValidationError.single("subject_ref", "must be 1 to 100 characters")
+        issuer_cert = load_certificate(issuer_row)
+        now = self.clock.now()
+        start = now - BACKDATE if not_before is None else not_before
+        if not now - timedelta(hours=1) <= start <= now + MAX_FUTURE_START:
+            raise ValidationError.single("not_before", "must lie between one hour ago and 90 days ahead")
+        end = min(start + timedelta(days=validity_days or profile.validity_days), issuer_cert.not_valid_after_utc)
+        if end <= max(start, now):
+            raise ValidationError.single("not_before", "the issuing CA expires before this certificate would start")
+        ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+        context = ExtensionContext(
+            public_key=public_key,
+            issuer_ski=ski,
+            policy_oid=self.settings.policy_oid,
+            cps_uri=self.settings.cps_uri,
+            ocsp_url=self.settings.ocsp_url,
+            ca_issuers_url=self.settings.cert_url(issuer_row.name),
+            crl_url=self.settings.crl_url(issuer_row.name),
+            email=email,
+        )
+        extensions = build_extensions(profile, context)
+        throwaway = throwaway_key_like(issuer_cert.public_key())
+
+        row: Certificate | None = None
+        for _attempt in range(SERIAL_ATTEMPTS):
+            serial = self.serials()
+            builder = (
+                x509.CertificateBuilder()
+                .subject_name(subject)
+                .issuer_name(issuer_cert.subject)
+                .public_key(public_key)
+                .serial_number(serial)
+                .not_valid_before(start)
+                .not_valid_after(end)
+            )
+            for value, critical in extensions:
+                builder = builder.add_extension(value, critical=critical)
+            lint_copy = builder.sign(throwaway, signature_hash(throwaway))  # type: ignore[arg-type]
+            tbs = lint_copy.tbs_certificate_bytes
+            try:
+                row = self._reserve(issuer_row, serial, profile_name, subject, tbs, start, end, subject_ref, actor)
+                break
+            except pw.IntegrityError:
+                # Never reuse a serial: a collision (or a crashed earlier reservation) means a new one.
+                logger.warning("serial collision under %s; drawing a new serial", issuer_row.name)
+        if row is None:
+            raise SigningIntegrityError("could not reserve a unique serial")
+
+        findings = lint_certificate(lint_copy.public_bytes(_DER), profile.lint, allow=self.settings.lint_allowed)
+        if findings:
+            with atomic():
+                Certificate.update(state="failed").where(
+                    (Certificate.id == row.id) & (Certificate.state == "reserved")
+                ).execute()
+                audit.record(
+                    self.clock,
+                    actor=actor,
+                    action="certificate.lint_refused",
+                    object_type="certificate",
+                    object_id=f"{issuer_row.name}:{row.serial}",
+                    outcome="failure",
+                    details={"profile": profile_name, "findings": [f.split(" (")[0] for f in findings]},
+                )
+            raise LintError(findings)
+
+        # Only now, with the intent stored and the lint passed, is the CA key touched.
+        issuer_key = self.key_store.find(issuer_row.key_label)
+        certificate = builder.sign(issuer_key, signature_hash(issuer_key))  # type: ignore[arg-type]
+        if self.after_sign is not None:
+            self.after_sign(certificate)
+        der = certificate.public_bytes(_DER)
+        if certificate.tbs_certificate_bytes != tbs or not _signed_by(certificate, issuer_cert):
+            with atomic():
+                # The row stays 'reserved': something was signed, so it stays revocable.
+                audit.record(
+                    self.clock,
+                    actor=actor,
+                    action="certificate.integrity_failure",
+                    object_type="certificate",
+                    object_id=f"{issuer_row.name}:{row.serial}",
+                    outcome="failure",
+                    details={"sha256": hashlib.sha256(der).hexdigest()},
+                )
+            raise SigningIntegrityError("the signed certificate differs from the reserved intent")
+        fp = fingerprint(certificate)
+        with atomic():
+            stored = (
+                Certificate.update(state="issued", der=der, fingerprint_sha256=fp, issued_at=self.clock.now())
+                .where((Certificate.id == row.id) & (Certificate.state == "reserved"))
+                .execute()
+            )
+            if stored != 1:
+                raise SigningIntegrityError("the reservation changed state while signing")
+            audit.record(
+                self.clock,
+                actor=actor,
+                action="certificate.issue",
+                object_type="certificate",
+                object_id=f"{issuer_row.name}:{row.serial}",
+                details={
+                    "profile": profile_name,
+                    "serial": row.serial,
+                    "issuer": issuer_row.name,
+                    "fingerprint_sha256": fp,
+                    "subject_ref": subject_ref,
+                },
+            )
+        return IssuedCertificate(
+            row.serial,
+            issuer_row.name,
+            certificate,
+            der,
+            certificate.not_valid_before_utc,
+            certificate.not_valid_after_utc,
+            fp,
+        )
+
+    def _reserve(
+        self,
+        issuer_row: Authority,
+        serial: int,
+        profile_name: str,
+        subject: x509.Name,
+        tbs: bytes,
+        start: datetime,
+        end: datetime,
+        subject_ref: str | None,
+        actor: str,
+    ) -> Certificate:
+        with atomic():
+            row: Certificate = Certificate.create(
+                issuer=issuer_row,
+                serial=to_hex(serial),
+                state="reserved",
+                profile=profile_name,
+                subject=subject.rfc4514_string(),
+                tbs_der=tbs,
+                not_before=start,
+                not_after=end,
+                created_at=self.clock.now(),
+                subject_ref=subject_ref,
+            )
+            audit.record(
+                self.clock,
+                actor=actor,
+                action="certificate.reserve",
+                object_type="certificate",
+                object_id=f"{issuer_row.name}:{row.serial}",
+                details={
+                    "profile": profile_name,
+                    "serial": row.serial,
+                    "issuer": issuer_row.name,
+                    "tbs_sha256": hashlib.sha256(tbs).hexdigest(),
+                    "subject_ref": subject_ref,
+                },
+            )
+        return row
+
+
+def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
