@@ -1,0 +1,91 @@
+"""OpenAPI 3.1 fragments for the OCSP endpoints (binary protocol, RFC 6960 Appendix A)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_OCSP_RESPONSE = {
+    "description": (
+        "A DER OCSPResponse (RFC 6960 §4.2.1). Errors are OCSP response statuses too "
+        "(malformedRequest, unauthorized, tryLater, internalError), never problem+json."
+    ),
+    "content": {"application/ocsp-response": {"schema": {"$ref": "#/components/schemas/OCSPResponseDER"}}},
+}
+
+
+def paths() -> dict[str, Any]:
+    return {
+        "/ocsp": {
+            "post": {
+                "tags": ["ocsp"],
+                "summary": "OCSP request (RFC 6960 Appendix A.1, POST); not cacheable",
+                "operationId": "ocspPost",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/ocsp-request": {"schema": {"$ref": "#/components/schemas/OCSPRequestDER"}}
+                    },
+                },
+                "responses": {
+                    "200": _OCSP_RESPONSE,
+                    "413": {
+                        **_OCSP_RESPONSE,
+                        "description": "Body larger than ocsp.max_request_bytes (malformedRequest)",
+                    },
+                },
+            },
+            "get": {
+                "tags": ["ocsp"],
+                "summary": "Without a request: malformedRequest",
+                "operationId": "ocspGetEmpty",
+                "responses": {"200": _OCSP_RESPONSE},
+            },
+        },
+        "/ocsp/{encoded}": {
+            "get": {
+                "tags": ["ocsp"],
+                "summary": "OCSP request (RFC 6960 Appendix A.1, GET), cacheable per RFC 5019 §6",
+                "operationId": "ocspGet",
+                "parameters": [
+                    {
+                        "name": "encoded",
+                        "in": "path",
+                        "required": True,
+                        "description": "URL-encoded base64 of the DER OCSPRequest; padding optional, URL-safe alphabet "
+                        "accepted; may contain '/'.",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        **_OCSP_RESPONSE,
+                        "headers": {
+                            "Cache-Control": {
+                                "schema": {"type": "string"},
+                                "description": "max-age=N, public, no-transform, must-revalidate",
+                            },
+                            "ETag": {"schema": {"type": "string"}},
+                            "Last-Modified": {"schema": {"type": "string"}, "description": "producedAt"},
+                            "Expires": {"schema": {"type": "string"}, "description": "nextUpdate"},
+                        },
+                    },
+                    "304": {"description": "Not modified (If-None-Match)"},
+                },
+            },
+        },
+    }
+
+
+def schemas() -> dict[str, Any]:
+    return {
+        "OCSPRequestDER": {
+            "type": "string",
+            "contentMediaType": "application/ocsp-request",
+            "description": "DER OCSPRequest (RFC 6960 §4.1.1)",
+        },
+        "OCSPResponseDER": {
+            "type": "string",
+            "contentMediaType": "application/ocsp-response",
+            "description": "DER OCSPResponse (RFC 6960 §4.2.1)",
+        },
+    }

@@ -1,0 +1,123 @@
+"""The responder service: parse, choose cached or live, sign — and always answer in OCSP.
+
+Plain single requests with a SHA-1 CertID (the RFC 5019 profile) are served from the
+pre-signed cache when it is fresh; requests with a nonce, several CertIDs or another hash are
+signed live. Errors become OCSP response statuses here; nothing escapes as an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import peewee as pw
+
+from ca.status import CertStatus
+from core.clock import Clock
+from ocsp import cache
+from ocsp.directory import IssuerDirectory
+from ocsp.errors import MalformedRequestError, SignerUnavailableError
+from ocsp.request import ParsedRequest, parse_request
+from ocsp.responder import OCSPAnswer, ServedIssuer, error_response, respond
+from ocsp.settings import OCSPSettings
+
+logger = logging.getLogger(__name__)
+
+_PARSE_CACHE_MAX_BYTES = 512
+_PARSE_CACHE_ENTRIES = 10_000
+PRESIGNED_HASH = "sha1"  # RFC 5019 §2.1.1: clients use SHA-1 CertIDs; pre-signed responses carry them
+
+
+@dataclass(frozen=True)
+class ServedResponse:
+    """An answer plus how it was made. ``source`` is ``cache``, ``live`` or ``error``."""
+
+    answer: OCSPAnswer
+    source: str
+    nonce: bool = False
+    http_status: int = 200
+
+    @property
+    def der(self) -> bytes:
+        return self.answer.der
+
+
+class OCSPService:
+    def __init__(
+        self, settings: OCSPSettings, clock: Clock, directory: IssuerDirectory, reader: pw.Database | None = None
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.directory = directory
+        self.reader = reader
+        self.validity = timedelta(hours=settings.validity_hours)
+        self._parsed: dict[bytes, ParsedRequest] = {}
+
+    def handle(self, der: bytes) -> ServedResponse:
+        """Answer one DER OCSPRequest. Never raises."""
+        try:
+            request = self._parse(der)
+        except MalformedRequestError as exc:
+            return self.error("malformedRequest", exc.http_status)
+        try:
+            return self._answer(request)
+        except SignerUnavailableError as exc:
+            logger.error("OCSP signer unavailable: %s", exc.message)
+            return self.error("tryLater")
+        except Exception:
+            # Database down, HSM session lost...: an OCSP internalError, never an HTTP 500.
+            logger.exception("OCSP request failed")
+            return self.error("internalError")
+
+    def _parse(self, der: bytes) -> ParsedRequest:
+        """Parse, remembering small nonce-less requests: RFC 5019 clients send the same bytes
+        for the same certificate again and again, and parsing is pure."""
+        parsed = self._parsed.get(der)
+        if parsed is not None:
+            return parsed
+        parsed = parse_request(
+            der, max_bytes=self.settings.max_request_bytes, max_requests=self.settings.max_requests_per_message
+        )
+        if parsed.nonce is None and len(der) <= _PARSE_CACHE_MAX_BYTES:
+            if len(self._parsed) >= _PARSE_CACHE_ENTRIES:
+                self._parsed.clear()  # crude bound; refilled by the next requests
+            self._parsed[der] = parsed
+        return parsed
+
+    def error(self, status: str, http_status: int = 200) -> ServedResponse:
+        return ServedResponse(OCSPAnswer(error_response(status), status), "error", http_status=http_status)
+
+    def _answer(self, request: ParsedRequest) -> ServedResponse:
+        # Re-read at most every ocsp.refresh_seconds: a new CA or a renewed signer shows up then.
+        index = self.directory.index()
+        now = self.clock.now()
+        single = request.single
+        if request.nonce is None and single is not None:
+            issuer = index.find(single)
+            if issuer is not None and single.serial > 0 and single.serial.bit_length() <= 160:
+                entry = cache.fetch(issuer, single.serial, self.reader)
+                if single.hash_algorithm == PRESIGNED_HASH:
+                    cached = entry.usable_cache(now)
+                    if cached is not None:
+                        return ServedResponse(
+                            OCSPAnswer(
+                                cached.der,
+                                "successful",
+                                cached.produced_at,
+                                None,
+                                cached.next_update,
+                                (cached.status,),
+                            ),
+                            "cache",
+                        )
+                # Stale, missing or another hash: sign live with the status just read.
+                answer = respond(
+                    request, index, lambda _i, _s: entry.status, self.directory.signer, now=now, validity=self.validity
+                )
+                return ServedResponse(answer, "live")
+        answer = respond(request, index, self._lookup, self.directory.signer, now=now, validity=self.validity)
+        return ServedResponse(answer, "live" if answer.successful else "error", nonce=request.nonce is not None)
+
+    def _lookup(self, issuer: ServedIssuer, serial: int) -> CertStatus:
+        return cache.lookup(issuer, serial, self.reader)
