@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from config.runtime import Runtime, WSGIApp
+from tsa.resources import TimeStampResource
+from tsa.service import TimeStampService
+
+
+def mount(app: WSGIApp, runtime: Runtime) -> None:
+    # The key store is opened on the first token, in the worker, never here.
+    service = TimeStampService(
+        runtime.settings.tsa, runtime.settings.ca.tsa.name, lambda: runtime.key_store, runtime.clock
+    )
+    app.add_route("/tsa", TimeStampResource(service))
