@@ -1,0 +1,143 @@
+"""Signing XML fixtures with signxml (XAdES-BES) and xmlsec1 (XML-DSig) at test time."""
+
+from __future__ import annotations
+
+import subprocess
+from base64 import b64encode
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
+from signxml import DigestAlgorithm, SignatureMethod
+from signxml.xades import XAdESSigner
+from signxml.xades.xades import ds_tag, xades_tag
+
+from tests.verifier.helpers import Citizen, tool
+
+SAMPLE = Path("/work/shared/samples/wniosek-xades-bes.xml")
+C14N_10 = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+C14N_11 = "http://www.w3.org/2006/12/xml-c14n11"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+
+
+def crd_form() -> etree._Element:
+    """The CRD form of the shared sample, without its signature."""
+    root = etree.fromstring(SAMPLE.read_bytes())
+    for signature in root.findall(f"{{{DS}}}Signature"):
+        root.remove(signature)
+    return root
+
+
+class XAdESv1Signer(XAdESSigner):
+    """SigningCertificate (v1, XAdES 1.3.2 §7.2.2) only, as older Polish signing tools emit."""
+
+    def add_signing_certificate(self, signed_signature_properties: Any, sig_root: Any, signing_settings: Any) -> None:
+        signing_cert = etree.SubElement(
+            signed_signature_properties, xades_tag("SigningCertificate"), nsmap=self.namespaces
+        )
+        for cert in signing_settings.cert_chain[:1]:
+            der = cert.public_bytes(Encoding.DER)
+            node = etree.SubElement(signing_cert, xades_tag("Cert"), nsmap=self.namespaces)
+            digest = etree.SubElement(node, xades_tag("CertDigest"), nsmap=self.namespaces)
+            etree.SubElement(
+                digest, ds_tag("DigestMethod"), nsmap=self.namespaces, Algorithm=DigestAlgorithm.SHA256.value
+            )
+            etree.SubElement(digest, ds_tag("DigestValue"), nsmap=self.namespaces).text = b64encode(
+                self._get_digest(der, algorithm=DigestAlgorithm.SHA256)
+            ).decode()
+            serial = etree.SubElement(node, xades_tag("IssuerSerial"), nsmap=self.namespaces)
+            etree.SubElement(
+                serial, ds_tag("X509IssuerName"), nsmap=self.namespaces
+            ).text = cert.issuer.rfc4514_string()
+            etree.SubElement(serial, ds_tag("X509SerialNumber"), nsmap=self.namespaces).text = str(cert.serial_number)
+
+
+def xades_sign(
+    citizen: Citizen,
+    root: etree._Element | None = None,
+    *,
+    c14n: str = C14N_11,
+    v1: bool = False,
+    method: Any = None,
+    reference_uri: Any = None,
+    chain: list[x509.Certificate] | None = None,
+) -> bytes:
+    root = crd_form() if root is None else root
+    is_ec = isinstance(citizen.key, ec.EllipticCurvePrivateKey)
+    kwargs: dict[str, Any] = {
+        "signature_algorithm": SignatureMethod.ECDSA_SHA256 if is_ec else SignatureMethod.RSA_SHA256,
+        "digest_algorithm": DigestAlgorithm.SHA256,
+        "c14n_algorithm": c14n,
+    }
+    if method is not None:
+        kwargs["method"] = method
+    signer = (XAdESv1Signer if v1 else XAdESSigner)(**kwargs)
+    certs = [citizen.cert, *(chain or [])]
+    signed = signer.sign(root, key=citizen.key, cert=certs, reference_uri=reference_uri, always_add_key_value=False)
+    return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+
+
+XMLSEC_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
+<wnio:Dokument xmlns:wnio="http://crd.gov.pl/wzor/2013/12/12/1410/">
+  <wnio:TrescDokumentu><wnio:Tytul>Wniosek xmlsec1</wnio:Tytul>
+    <wnio:Informacja>Treść.</wnio:Informacja></wnio:TrescDokumentu>
+  <Signature xmlns="http://www.w3.org/2000/09/xmldsig#">
+    <SignedInfo>
+      <CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>
+      <SignatureMethod Algorithm="{sigalg}"/>
+      <Reference URI="">
+        <Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></Transforms>
+        <DigestMethod Algorithm="{digest}"/>
+        <DigestValue/>
+      </Reference>{extra}
+    </SignedInfo>
+    <SignatureValue/>
+    <KeyInfo><X509Data/></KeyInfo>
+  </Signature>
+</wnio:Dokument>
+"""
+
+
+SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
+
+
+def xmlsec_sign(citizen: Citizen, directory: Path, *, sha1: bool = False, detached: str | None = None) -> bytes:
+    """xmlsec1 --sign of an enveloped template; ``detached`` adds a reference to that local file."""
+    is_ec = isinstance(citizen.key, ec.EllipticCurvePrivateKey)
+    bits = "sha1" if sha1 else "sha256"
+    sigalg = (
+        f"http://www.w3.org/2001/04/xmldsig-more#ecdsa-{bits}"
+        if is_ec
+        else (
+            f"http://www.w3.org/2001/04/xmldsig-more#rsa-{bits}"
+            if not sha1
+            else "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+        )
+    )
+    digest = SHA1 if sha1 else SHA256
+    extra = ""
+    if detached:
+        extra = f'\n      <Reference URI="{detached}"><DigestMethod Algorithm="{digest}"/><DigestValue/></Reference>'
+    template = directory / "template.xml"
+    template.write_text(XMLSEC_TEMPLATE.format(sigalg=sigalg, digest=digest, extra=extra), encoding="utf-8")
+    out = directory / "signed.xml"
+    subprocess.run(
+        [
+            tool("xmlsec1"),
+            "--sign",
+            "--privkey-pem",
+            f"{citizen.key_path},{citizen.cert_path}",
+            "--output",
+            str(out),
+            str(template),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+        cwd=directory,
+    )
+    return out.read_bytes()

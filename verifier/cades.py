@@ -1,0 +1,366 @@
+"""CAdES / CMS SignedData (RFC 5652, ETSI EN 319 122-1), attached and detached, via pyHanko."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from asn1crypto import cms
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import hashes
+from pyhanko.sign.general import (
+    CMSExtractionError,
+    SignedDataCerts,
+    extract_certificate_info,
+)
+from pyhanko.sign.validation import errors as ph_errors
+from pyhanko.sign.validation.generic_cms import async_validate_cms_signature, collect_timing_info
+from pyhanko.sign.validation.status import StandardCMSSignatureStatus
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+from verifier.common import (
+    PARSE_ERRORS,
+    POE_RESOLVABLE,
+    POE_WARNING,
+    chain_of,
+    describe_mechanism,
+    has_valid_timestamp,
+    present,
+    refine_chain_verdict,
+    signer_identity,
+    timestamp_info,
+    verdict_from_ades,
+    verdict_from_status,
+)
+from verifier.detect import Part, check_der_nesting, cms_der
+from verifier.environment import VerificationEnvironment
+from verifier.errors import UnparseableDocumentError
+from verifier.policy import SIGNER_KEY_USAGE, VerificationContexts
+from verifier.report import PASSED, Coverage, Indication, SignatureReport, SubIndication, TimestampInfo, Verdict, worst
+
+# ETSI EN 319 122-1 §5.4 / §A.1: unsigned attributes that raise the level.
+_LT_ATTRS = {"1.2.840.113549.1.9.16.2.23", "1.2.840.113549.1.9.16.2.24", "certificate_values", "revocation_values"}
+_LTA_ATTRS = {"0.4.0.1733.2.4"}
+_EXTRACTION_ERRORS: tuple[type[BaseException], ...] = (
+    CMSExtractionError,
+    ph_errors.SignatureValidationError,
+    *PARSE_ERRORS,
+)
+
+
+def load_signed_data(data: bytes) -> cms.SignedData:
+    """Parse a CMS ContentInfo holding SignedData (DER, BER or PEM); anything else → 400."""
+    der = cms_der(data)
+    check_der_nesting(der)
+    try:
+        info = cms.ContentInfo.load(der, strict=True)
+        if info["content_type"].native != "signed_data":
+            raise UnparseableDocumentError("the CMS structure is not SignedData", document_format="CAdES")
+        signed_data = info["content"]
+        if not isinstance(signed_data, cms.SignedData):
+            raise UnparseableDocumentError("the CMS structure is not SignedData", document_format="CAdES")
+        if len(signed_data["signer_infos"]) == 0:
+            raise UnparseableDocumentError("the SignedData has no SignerInfo", document_format="CAdES")
+        # Touch the parts the validators use so broken encodings surface here, as a 400.
+        signed_data["encap_content_info"]["content_type"].native  # noqa: B018
+        for signer in signed_data["signer_infos"]:
+            signer["sid"].native  # noqa: B018
+            signer["digest_algorithm"]["algorithm"].native  # noqa: B018
+    except UnparseableDocumentError:
+        raise
+    except PARSE_ERRORS as exc:
+        raise UnparseableDocumentError(
+            f"the CMS structure cannot be parsed ({type(exc).__name__})", document_format="CAdES"
+        ) from None
+    return signed_data
+
+
+def _one_signer(signed_data: cms.SignedData, signer: cms.SignerInfo) -> cms.SignedData:
+    if len(signed_data["signer_infos"]) == 1:
+        return signed_data
+    fields = {
+        "version": signed_data["version"],
+        "digest_algorithms": signed_data["digest_algorithms"],
+        "encap_content_info": signed_data["encap_content_info"],
+        "signer_infos": [signer],
+    }
+    for name in ("certificates", "crls"):
+        if present(signed_data[name]):
+            fields[name] = signed_data[name]
+    return cms.SignedData(fields)
+
+
+def level_of(signer: cms.SignerInfo) -> str:
+    attrs = signer["unsigned_attrs"]
+    types: set[str] = set()
+    if present(attrs):
+        for attr in attrs:
+            types.add(attr["type"].dotted)
+            types.add(str(attr["type"].native))
+    if types & _LTA_ATTRS:
+        return "B-LTA"
+    if "signature_time_stamp_token" in types:
+        return "B-LT" if types & _LT_ATTRS else "B-T"
+    return "B-B"
+
+
+def embedded_revocation(
+    signed_data: cms.SignedData,
+) -> tuple[list[asn1_crl.CertificateList], list[asn1_ocsp.OCSPResponse]]:
+    crls: list[asn1_crl.CertificateList] = []
+    ocsps: list[asn1_ocsp.OCSPResponse] = []
+    try:
+        for choice in signed_data["crls"] if present(signed_data["crls"]) else ():
+            if choice.name == "crl":
+                crls.append(choice.chosen)
+            elif choice.name == "other" and choice.chosen["other_rev_info_format"].dotted == "1.3.6.1.5.5.7.16.2":
+                ocsps.append(asn1_ocsp.OCSPResponse.load(choice.chosen["other_rev_info"].dump()))
+        for signer in signed_data["signer_infos"]:
+            attrs = signer["unsigned_attrs"]
+            for attr in attrs if present(attrs) else ():
+                if attr["type"].dotted == "1.2.840.113549.1.9.16.2.24":
+                    for values in attr["values"]:
+                        for item in values["crl_vals"] or ():
+                            crls.append(item)
+                        for item in values["ocsp_vals"] or ():
+                            ocsps.append(
+                                asn1_ocsp.OCSPResponse(
+                                    {
+                                        "response_status": "successful",
+                                        "response_bytes": {"response_type": "basic_ocsp_response", "response": item},
+                                    }
+                                )
+                            )
+    except PARSE_ERRORS:
+        return [], []
+    return crls, ocsps
+
+
+def _structure_problem(signer: cms.SignerInfo) -> str | None:
+    """RFC 5652 §5.3 / §11: with signed attributes, content-type and message-digest MUST each be
+    present exactly once."""
+    attrs = signer["signed_attrs"]
+    if not present(attrs):
+        return None
+    types = [a["type"].native for a in attrs]
+    for required in ("content_type", "message_digest"):
+        if types.count(required) != 1:
+            return f"signed attribute {required} must be present exactly once"
+    return None
+
+
+def _failure(
+    index: int,
+    verdict: Verdict,
+    coverage: Coverage,
+    signer_cert: asn1_x509.Certificate | None,
+    level: str,
+    warnings: tuple[str, ...] = (),
+) -> SignatureReport:
+    return SignatureReport(
+        id=f"cms-{index}",
+        format="CAdES",
+        level=level,
+        indication=verdict.indication,
+        sub_indication=verdict.sub_indication,
+        signer=signer_identity(signer_cert) if signer_cert is not None else None,
+        claimed_signing_time=None,
+        timestamps=(),
+        certificate_chain=chain_of(None, [signer_cert] if signer_cert else []),
+        revocation=(),
+        coverage=coverage,
+        warnings=(*warnings, *([verdict.reason] if verdict.reason else [])),
+    )
+
+
+async def validate_cms(
+    signed_data: cms.SignedData,
+    env: VerificationEnvironment,
+    detached: list[Part],
+    *,
+    first_index: int = 0,
+    max_signatures: int = 16,
+) -> tuple[list[SignatureReport], list[str]]:
+    """Validate every SignerInfo of ``signed_data`` (attached content, or the one detached part)."""
+    warnings: list[str] = []
+    eci = signed_data["encap_content_info"]
+    attached = present(eci["content"])
+    if attached and detached:
+        raise UnparseableDocumentError(
+            "the CMS signature has attached content; do not send detached parts too", document_format="CAdES"
+        )
+    if not attached and len(detached) != 1:
+        raise UnparseableDocumentError(
+            "a detached CMS signature needs exactly one content part", document_format="CAdES"
+        )
+    content = bytes(eci["content"]) if attached else detached[0].data
+    coverage = Coverage(
+        kind="cms-attached" if attached else "cms-detached",
+        detached_parts=() if attached else (detached[0].label,),
+        content_sha256=hashlib.sha256(content).hexdigest(),
+    )
+    digests: dict[str, bytes] = {}
+
+    def raw_digest(algorithm: str) -> bytes:
+        if algorithm not in digests:
+            h = hashes.Hash(get_pyca_cryptography_hash(algorithm))
+            h.update(content)
+            digests[algorithm] = h.finalize()
+        return digests[algorithm]
+
+    try:
+        all_certs = (
+            [c.chosen for c in signed_data["certificates"] if c.name == "certificate"]
+            if present(signed_data["certificates"])
+            else []
+        )
+    except PARSE_ERRORS:
+        all_certs = []
+    crls, ocsps = embedded_revocation(signed_data)
+    reports: list[SignatureReport] = []
+    signers = list(signed_data["signer_infos"])
+    if len(signers) > max_signatures:
+        warnings.append(f"only the first {max_signatures} of {len(signers)} signatures were validated")
+        signers = signers[:max_signatures]
+    for offset, signer in enumerate(signers):
+        index = first_index + offset
+        level = level_of(signer)
+        one = _one_signer(signed_data, signer)
+        cert_info: SignedDataCerts | None = None
+        try:
+            cert_info = extract_certificate_info(one)
+        except _EXTRACTION_ERRORS:
+            reports.append(
+                _failure(
+                    index,
+                    Verdict(
+                        Indication.INDETERMINATE,
+                        SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+                        "the signer's certificate is not in the signature",
+                    ),
+                    coverage,
+                    None,
+                    level,
+                )
+            )
+            continue
+        structural = _structure_problem(signer)
+        if structural is not None:
+            reports.append(
+                _failure(
+                    index,
+                    Verdict(Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, structural),
+                    coverage,
+                    cert_info.signer_cert,
+                    level,
+                )
+            )
+            continue
+        contexts = env.contexts(other_certs=all_certs, crls=crls, ocsps=ocsps)
+        try:
+            timing = await collect_timing_info(signer, contexts.timestamps, raw_digest=raw_digest)
+            status = await async_validate_cms_signature(
+                one,
+                status_cls=StandardCMSSignatureStatus,
+                raw_digest=None if attached else raw_digest(signer["digest_algorithm"]["algorithm"].native),
+                validation_context=contexts.signer,
+                status_kwargs=timing,
+                key_usage_settings=SIGNER_KEY_USAGE,
+            )
+        except ph_errors.SignatureValidationError as exc:
+            indic = exc.ades_subindication
+            verdict = (
+                verdict_from_ades(indic, exc.failure_message)
+                if indic is not None
+                else Verdict(Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, exc.failure_message)
+            )
+            reports.append(_failure(index, verdict, coverage, cert_info.signer_cert, level))
+            continue
+        except PARSE_ERRORS as exc:
+            reports.append(
+                _failure(
+                    index,
+                    Verdict(
+                        Indication.TOTAL_FAILED,
+                        SubIndication.FORMAT_FAILURE,
+                        f"malformed signature ({type(exc).__name__})",
+                    ),
+                    coverage,
+                    cert_info.signer_cert,
+                    level,
+                )
+            )
+            continue
+        reports.append(
+            await report_from_status(
+                f"cms-{index}",
+                "CAdES",
+                level,
+                status,
+                coverage,
+                env,
+                contexts,
+                [cert_info.signer_cert, *cert_info.other_certs],
+                crls=crls,
+                ocsps=ocsps,
+            )
+        )
+    return reports, warnings
+
+
+async def report_from_status(
+    sig_id: str,
+    fmt: str,
+    level: str,
+    status: StandardCMSSignatureStatus,
+    coverage: Coverage,
+    env: VerificationEnvironment,
+    contexts: VerificationContexts,
+    certs: list[asn1_x509.Certificate],
+    extra_verdicts: Callable[[], list[Verdict]] | None = None,
+    extra_warnings: tuple[str, ...] = (),
+    crls: list[asn1_crl.CertificateList] | None = None,
+    ocsps: list[asn1_ocsp.OCSPResponse] | None = None,
+) -> SignatureReport:
+    verdict = await refine_chain_verdict(verdict_from_status(status), contexts.signer, status.signing_cert)
+    if verdict.sub_indication in POE_RESOLVABLE and has_valid_timestamp(status):
+        assert status.timestamp_validity is not None
+        later = await env.signer_valid_at(
+            status.signing_cert, status.timestamp_validity.timestamp, certs, crls or (), ocsps or ()
+        )
+        if later is not None:
+            verdict, (contexts, _path) = PASSED, later
+            extra_warnings = (*extra_warnings, POE_WARNING)
+        elif verdict.sub_indication is SubIndication.REVOKED_NO_POE:
+            # The proof of existence is not before the revocation (EN 319 102-1 §5.5.4).
+            verdict = Verdict(Indication.TOTAL_FAILED, SubIndication.REVOKED, "the signing certificate is revoked")
+    if extra_verdicts is not None and verdict.indication is not Indication.TOTAL_FAILED:
+        verdict = worst([verdict, *extra_verdicts()])
+    timestamps: list[TimestampInfo] = []
+    if status.timestamp_validity is not None:
+        timestamps.append(timestamp_info("signature", status.timestamp_validity))
+    if status.content_timestamp_validity is not None:
+        timestamps.append(timestamp_info("content", status.content_timestamp_validity))
+    mechanism, digest = describe_mechanism(status)
+    warnings = list(extra_warnings)
+    if verdict.reason and verdict.indication is not Indication.TOTAL_PASSED:
+        warnings.append(verdict.reason)
+    evidence = env.evidence(contexts)
+    return SignatureReport(
+        id=sig_id,
+        format=fmt,
+        level=level,
+        indication=verdict.indication,
+        sub_indication=verdict.sub_indication,
+        signer=signer_identity(status.signing_cert),
+        claimed_signing_time=status.signer_reported_dt,
+        timestamps=tuple(timestamps),
+        certificate_chain=chain_of(status, certs),
+        revocation=evidence,
+        coverage=coverage,
+        signature_algorithm=mechanism,
+        digest_algorithm=digest,
+        warnings=tuple(warnings),
+    )

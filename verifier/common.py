@@ -1,0 +1,217 @@
+"""Shared pieces of the format validators: pyHanko statuses → EN 319 102-1 verdicts, and the
+certificate descriptions of the report."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from asn1crypto import core as asn1_core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
+from pyhanko_certvalidator.errors import PathBuildingError
+
+from core.clock import ensure_utc
+from verifier.report import (
+    PASSED,
+    CertificateInfo,
+    Indication,
+    SignerIdentity,
+    SubIndication,
+    TimestampInfo,
+    Verdict,
+)
+
+# Errors a hostile or broken structure can raise from the ASN.1/PDF/XML libraries.
+PARSE_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    RecursionError,
+    NotImplementedError,
+    LookupError,
+)
+
+
+def present(value: Any) -> bool:
+    """An optional ASN.1 field is there (cheap: does not parse it, unlike ``.native``)."""
+    return not isinstance(value, asn1_core.Void)
+
+
+def verdict_from_ades(indic: AdESSubIndic, reason: str | None = None) -> Verdict:
+    name = indic.name if isinstance(indic, (AdESFailure, AdESIndeterminate)) else "GENERIC"
+    sub = SubIndication[name] if name in SubIndication.__members__ else SubIndication.GENERIC
+    indication = Indication.TOTAL_FAILED if isinstance(indic, AdESFailure) else Indication.INDETERMINATE
+    return Verdict(indication, sub, reason)
+
+
+def verdict_from_status(status: Any) -> Verdict:
+    """EN 319 102-1 §5.2 order: format/crypto first (TOTAL_FAILED), then the X.509 validation
+    (§5.2.6) as pyhanko-certvalidator reported it, then timestamps."""
+    if not status.intact:
+        return Verdict(
+            Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE, "the digest of the signed data does not match"
+        )
+    if not status.valid:
+        return Verdict(Indication.TOTAL_FAILED, SubIndication.SIG_CRYPTO_FAILURE, "the signature value does not verify")
+    indic = getattr(status, "trust_problem_indic", None)
+    if indic is not None:
+        verdict = verdict_from_ades(indic, "certificate validation failed")
+        if verdict.sub_indication in (SubIndication.REVOKED_NO_POE, SubIndication.REVOKED) and not has_valid_timestamp(
+            status
+        ):
+            # No proof of existence before the revocation: the signature cannot be trusted (§5.2.6).
+            return Verdict(Indication.TOTAL_FAILED, SubIndication.REVOKED, "the signing certificate is revoked")
+        return verdict
+    if getattr(status, "revoked", False):
+        return Verdict(Indication.TOTAL_FAILED, SubIndication.REVOKED, "the signing certificate is revoked")
+    if not status.trusted:
+        return Verdict(Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, "no chain to a trust anchor")
+    ts = getattr(status, "timestamp_validity", None)
+    if ts is not None and not (ts.intact and ts.valid and ts.trusted):
+        return Verdict(
+            Indication.INDETERMINATE, SubIndication.SIG_CONSTRAINTS_FAILURE, "the signature timestamp does not validate"
+        )
+    return PASSED
+
+
+async def refine_chain_verdict(verdict: Verdict, context: Any, cert: Any) -> Verdict:
+    """certvalidator reports an untrusted self-signed or foreign certificate as a constraints
+    failure; when no path to any trust anchor exists at all, EN 319 102-1 calls it
+    NO_CERTIFICATE_CHAIN_FOUND."""
+    if verdict.sub_indication not in (
+        SubIndication.CHAIN_CONSTRAINTS_FAILURE,
+        SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+    ):
+        return verdict
+    try:
+        await context.path_builder.async_build_paths(cert)
+        return verdict
+    except PathBuildingError:
+        return Verdict(Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, "no chain to a trust anchor")
+    except PARSE_ERRORS:
+        return verdict
+
+
+# Indications a proof of existence before the problem can resolve (EN 319 102-1 §5.5.4).
+POE_RESOLVABLE = frozenset(
+    {
+        SubIndication.REVOKED_NO_POE,
+        SubIndication.REVOKED,
+        SubIndication.OUT_OF_BOUNDS_NO_POE,
+        SubIndication.OUT_OF_BOUNDS_NOT_REVOKED,
+        SubIndication.EXPIRED,
+    }
+)
+POE_WARNING = "the signing certificate was validated at the time of the signature timestamp (proof of existence)"
+
+
+def has_valid_timestamp(status: Any) -> bool:
+    ts = getattr(status, "timestamp_validity", None)
+    return bool(ts is not None and ts.intact and ts.valid and ts.trusted)
+
+
+def timestamp_info(kind: str, ts: Any) -> TimestampInfo:
+    verdict = verdict_from_status(ts)
+    tsa = None
+    cert = getattr(ts, "signing_cert", None)
+    if cert is not None:
+        tsa = dn(to_crypto(cert).subject)
+    when = getattr(ts, "timestamp", None)
+    return TimestampInfo(
+        kind=kind,
+        time=ensure_utc(when) if when else None,
+        indication=verdict.indication,
+        sub_indication=verdict.sub_indication,
+        tsa=tsa,
+    )
+
+
+# RFC 4514 names for the attributes EN 319 412-2 puts in natural-person certificates.
+_NAME_OVERRIDES = {
+    NameOID.SERIAL_NUMBER: "serialNumber",
+    NameOID.SURNAME: "surname",
+    NameOID.GIVEN_NAME: "givenName",
+    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+    NameOID.PSEUDONYM: "pseudonym",
+    NameOID.TITLE: "title",
+}
+
+
+def dn(name: x509.Name) -> str:
+    return name.rfc4514_string(attr_name_overrides=_NAME_OVERRIDES)
+
+
+def to_crypto(cert: asn1_x509.Certificate) -> x509.Certificate:
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def fingerprint(der: bytes) -> str:
+    return hashlib.sha256(der).hexdigest().upper()
+
+
+def certificate_info(cert: asn1_x509.Certificate | x509.Certificate) -> CertificateInfo:
+    c = cert if isinstance(cert, x509.Certificate) else to_crypto(cert)
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return CertificateInfo(
+        subject=dn(c.subject),
+        issuer=dn(c.issuer),
+        serial=format(c.serial_number, "X"),
+        fingerprint_sha256=fingerprint(c.public_bytes(Encoding.DER)),
+        not_before=c.not_valid_before_utc,
+        not_after=c.not_valid_after_utc,
+    )
+
+
+def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    values = name.get_attributes_for_oid(oid)
+    return str(values[0].value) if values else None
+
+
+def signer_identity(cert: asn1_x509.Certificate | x509.Certificate) -> SignerIdentity:
+    """Name and EN 319 412-1 §5.1.3 semantics identifier (subject serialNumber, e.g. PNOPL-…)."""
+    c = cert if isinstance(cert, x509.Certificate) else to_crypto(cert)
+    subject = c.subject
+    name = _attr(subject, NameOID.COMMON_NAME)
+    if name is None:
+        parts = [p for p in (_attr(subject, NameOID.GIVEN_NAME), _attr(subject, NameOID.SURNAME)) if p]
+        name = " ".join(parts) or None
+    info = certificate_info(c)
+    return SignerIdentity(
+        name=name,
+        semantics_identifier=_attr(subject, NameOID.SERIAL_NUMBER),
+        subject=info.subject,
+        issuer=info.issuer,
+        serial=info.serial,
+        fingerprint_sha256=info.fingerprint_sha256,
+    )
+
+
+def chain_of(status: Any, fallback: Iterable[asn1_x509.Certificate]) -> tuple[CertificateInfo, ...]:
+    """The validated path (end entity first) or, without one, the certificates the document holds."""
+    path = getattr(status, "validation_path", None)
+    if path is not None:
+        try:
+            certs = list(path.iter_certs(include_root=True))
+            return tuple(certificate_info(c) for c in reversed(certs))
+        except (AttributeError, TypeError):
+            pass
+    seen: set[bytes] = set()
+    result = []
+    for cert in fallback:
+        der = cert.dump()
+        if der not in seen:
+            seen.add(der)
+            result.append(certificate_info(cert))
+    return tuple(result)
+
+
+def describe_mechanism(status: Any) -> tuple[str | None, str | None]:
+    return getattr(status, "pkcs7_signature_mechanism", None), getattr(status, "md_algorithm", None)

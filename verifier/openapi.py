@@ -1,0 +1,225 @@
+"""OpenAPI 3.1 fragments for the verifier's routes (merged by config/openapi.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from verifier.report import FORMATS, LEVELS, Indication, SubIndication
+
+_REF = "#/components/schemas/"
+
+
+def paths() -> dict[str, Any]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "/api/v1/verifications": {
+            "post": {
+                "operationId": "createVerification",
+                "summary": "Validate a signed document (CAdES, XAdES, PAdES)",
+                "description": (
+                    "The body is the signed document, or multipart/form-data with one part named `signature` and "
+                    "one or more detached content parts (XAdES references name them by file name). Requires a "
+                    "portal token with scope `verify`. With `?signed=true` or `Accept: application/pkcs7-mime` "
+                    "the same report JSON is returned encapsulated in a CMS SignedData (attached) signed by the "
+                    "verifier's report key. The report can name the signer (including the semantics identifier); "
+                    "it is never logged."
+                ),
+                "security": [{"portalToken": ["verify"]}],
+                "parameters": [
+                    {
+                        "name": "validation_time",
+                        "in": "query",
+                        "required": False,
+                        "description": "Validate as of this time (ISO 8601 with zone); default now.",
+                        "schema": {"type": "string", "format": "date-time"},
+                    },
+                    {
+                        "name": "signed",
+                        "in": "query",
+                        "required": False,
+                        "description": "Return the report as CMS SignedData (application/pkcs7-mime).",
+                        "schema": {"type": "boolean", "default": False},
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/pdf": binary,
+                        "application/xml": binary,
+                        "text/xml": binary,
+                        "application/pkcs7-signature": binary,
+                        "application/pkcs7-mime": binary,
+                        "application/cms": binary,
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["signature"],
+                                "properties": {"signature": {"type": "string", "format": "binary"}},
+                                "additionalProperties": {"type": "string", "format": "binary"},
+                            }
+                        },
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "The validation report",
+                        "content": {
+                            "application/json": {"schema": {"$ref": _REF + "ValidationReport"}},
+                            "application/pkcs7-mime": binary,
+                        },
+                    },
+                    "400": {"$ref": "#/components/responses/Problem"},
+                    "401": {"$ref": "#/components/responses/Problem"},
+                    "403": {"$ref": "#/components/responses/Problem"},
+                    "413": {"$ref": "#/components/responses/Problem"},
+                    "415": {"$ref": "#/components/responses/Problem"},
+                    "422": {"$ref": "#/components/responses/Problem"},
+                },
+            }
+        }
+    }
+
+
+def _dt(nullable: bool = True) -> dict[str, Any]:
+    return {"type": ["string", "null"] if nullable else "string", "format": "date-time"}
+
+
+def schemas() -> dict[str, Any]:
+    indication = {"type": "string", "enum": [i.value for i in Indication]}
+    sub = {
+        "type": ["string", "null"],
+        "enum": [*[s.value for s in SubIndication], None],
+        "description": "ETSI EN 319 102-1 §5.1.3 sub-indication; null when TOTAL_PASSED",
+    }
+    text = {"type": "string"}
+    opt_text = {"type": ["string", "null"]}
+    return {
+        "ValidationReport": {
+            "type": "object",
+            "required": [
+                "indication",
+                "sub_indication",
+                "validation_time",
+                "revocation_mode",
+                "document",
+                "signatures",
+                "warnings",
+                "policy",
+            ],
+            "properties": {
+                "indication": indication,
+                "sub_indication": sub,
+                "validation_time": _dt(False),
+                "revocation_mode": {"type": "string", "enum": ["require", "soft-fail", "offline"]},
+                "policy": text,
+                "document": {
+                    "type": "object",
+                    "properties": {
+                        "media_type": text,
+                        "size": {"type": "integer"},
+                        "sha256": text,
+                        "detached_parts": {"type": "array", "items": text},
+                    },
+                },
+                "signatures": {"type": "array", "items": {"$ref": _REF + "SignatureReport"}},
+                "warnings": {"type": "array", "items": text},
+            },
+        },
+        "SignatureReport": {
+            "type": "object",
+            "required": ["id", "format", "level", "indication", "sub_indication", "coverage"],
+            "properties": {
+                "id": text,
+                "format": {"type": "string", "enum": list(FORMATS)},
+                "level": {"type": "string", "enum": list(LEVELS)},
+                "indication": indication,
+                "sub_indication": sub,
+                "signer": {
+                    "type": ["object", "null"],
+                    "properties": {
+                        "name": opt_text,
+                        "semantics_identifier": {
+                            "type": ["string", "null"],
+                            "description": "e.g. PNOPL-… (EN 319 412-1 §5.1.3)",
+                        },
+                        "subject": text,
+                        "issuer": text,
+                        "serial": text,
+                        "fingerprint_sha256": text,
+                    },
+                },
+                "claimed_signing_time": _dt(),
+                "timestamps": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "kind": {"type": "string", "enum": ["signature", "content", "document", "archive"]},
+                            "time": _dt(),
+                            "indication": indication,
+                            "sub_indication": sub,
+                            "tsa": opt_text,
+                        },
+                    },
+                },
+                "certificate_chain": {
+                    "type": "array",
+                    "description": "end entity first",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "subject": text,
+                            "issuer": text,
+                            "serial": text,
+                            "fingerprint_sha256": text,
+                            "not_before": _dt(False),
+                            "not_after": _dt(False),
+                        },
+                    },
+                },
+                "revocation": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "kind": {"type": "string", "enum": ["OCSP", "CRL"]},
+                            "source": {"type": "string", "enum": ["local", "document", "configured"]},
+                            "issuer": text,
+                            "certificate_serial": opt_text,
+                            "status": opt_text,
+                            "produced_at": _dt(),
+                            "this_update": _dt(),
+                            "next_update": _dt(),
+                        },
+                    },
+                },
+                "coverage": {
+                    "type": "object",
+                    "properties": {
+                        "kind": {
+                            "type": "string",
+                            "enum": ["pdf-byte-range", "xml-references", "cms-attached", "cms-detached"],
+                        },
+                        "byte_ranges": {
+                            "type": "array",
+                            "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+                        },
+                        "level": opt_text,
+                        "modification_level": opt_text,
+                        "references": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {"uri": text, "type": opt_text, "target": text, "digest_algorithm": text},
+                            },
+                        },
+                        "detached_parts": {"type": "array", "items": text},
+                        "content_sha256": opt_text,
+                    },
+                },
+                "signature_algorithm": opt_text,
+                "digest_algorithm": opt_text,
+                "warnings": {"type": "array", "items": text},
+            },
+        },
+    }

@@ -1,0 +1,255 @@
+"""PAdES (ETSI EN 319 142-1) and PDF signatures via pyHanko, with coverage and modification
+analysis: a signature whose byte range does not cover its revision is TOTAL_FAILED, and a later
+incremental update that changes content (pyHanko modification level OTHER, or beyond the DocMDP
+permission) keeps the signature from TOTAL_PASSED."""
+
+from __future__ import annotations
+
+import contextlib
+from io import BytesIO
+from typing import Any
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import errors as ph_errors
+from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature, async_validate_pdf_timestamp
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+from verifier.cades import report_from_status
+from verifier.common import PARSE_ERRORS, present, signer_identity, timestamp_info, verdict_from_ades
+from verifier.environment import VerificationEnvironment
+from verifier.errors import UnparseableDocumentError
+from verifier.policy import SIGNER_KEY_USAGE
+from verifier.report import Coverage, Indication, SignatureReport, SubIndication, TimestampInfo, Verdict
+
+_PADES_SUBFILTER = "/ETSI.CAdES.detached"
+PDF_ERRORS: tuple[type[BaseException], ...] = (PdfError, *PARSE_ERRORS)
+PDF_SIG_ERRORS: tuple[type[BaseException], ...] = (ph_errors.SignatureValidationError, *PDF_ERRORS)
+
+
+def open_pdf(data: bytes) -> PdfFileReader:
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        reader.root  # noqa: B018 - force the trailer and catalog to resolve
+        return reader
+    except PDF_ERRORS as exc:
+        raise UnparseableDocumentError(
+            f"the PDF cannot be read ({type(exc).__name__})", document_format="PAdES"
+        ) from None
+
+
+def _dss(
+    reader: PdfFileReader,
+) -> tuple[list[asn1_x509.Certificate], list[asn1_crl.CertificateList], list[asn1_ocsp.OCSPResponse]]:
+    certs: list[asn1_x509.Certificate] = []
+    crls: list[asn1_crl.CertificateList] = []
+    ocsps: list[asn1_ocsp.OCSPResponse] = []
+    try:
+        dss = reader.root.get("/DSS")
+        if dss is None:
+            return [], [], []
+        dss = dss.get_object()
+        for key, kind, bucket in (
+            ("/Certs", asn1_x509.Certificate, certs),
+            ("/CRLs", asn1_crl.CertificateList, crls),
+            ("/OCSPs", asn1_ocsp.OCSPResponse, ocsps),
+        ):
+            for ref in dss.get(key, ()):
+                bucket.append(kind.load(ref.get_object().data))  # type: ignore[attr-defined]
+    except PDF_ERRORS:
+        return [], [], []
+    return certs, crls, ocsps
+
+
+def _is_last_revision(sig: Any) -> bool:
+    try:
+        return int(sig.signed_revision) >= int(sig.reader.xrefs.total_revisions) - 1
+    except PDF_ERRORS:
+        return False
+
+
+def _byte_ranges(sig: Any) -> tuple[tuple[int, int], ...]:
+    try:
+        values = [int(v) for v in sig.byte_range]
+        return tuple((values[i], values[i + 1]) for i in range(0, len(values) - 1, 2))
+    except (TypeError, ValueError, AttributeError):
+        return ()
+
+
+async def validate_pdf(
+    data: bytes, env: VerificationEnvironment, *, max_signatures: int = 16
+) -> tuple[list[SignatureReport], list[str]]:
+    reader = open_pdf(data)
+    warnings: list[str] = []
+    try:
+        embedded = list(reader.embedded_signatures)
+    except PDF_SIG_ERRORS as exc:
+        raise UnparseableDocumentError(
+            f"the PDF signature fields cannot be read ({type(exc).__name__})", document_format="PAdES"
+        ) from None
+    has_dss = reader.root.get("/DSS") is not None
+    dss_certs, dss_crls, dss_ocsps = _dss(reader)
+    if len(embedded) > max_signatures:
+        warnings.append(f"only the first {max_signatures} of {len(embedded)} signatures were validated")
+        embedded = embedded[:max_signatures]
+    doc_timestamps: list[tuple[int, TimestampInfo]] = []
+    signatures: list[tuple[int, Any]] = []
+    for sig in embedded:
+        try:
+            kind = sig.sig_object_type
+        except PDF_ERRORS:
+            kind = "/Sig"
+        if kind == "/DocTimeStamp":
+            contexts = env.contexts(other_certs=dss_certs, crls=dss_crls, ocsps=dss_ocsps)
+            try:
+                status = await async_validate_pdf_timestamp(sig, validation_context=contexts.timestamps)
+                doc_timestamps.append((sig.signed_revision, timestamp_info("document", status)))
+            except PDF_SIG_ERRORS:
+                doc_timestamps.append(
+                    (
+                        sig.signed_revision,
+                        TimestampInfo(
+                            kind="document",
+                            time=None,
+                            indication=Indication.TOTAL_FAILED,
+                            sub_indication=SubIndication.FORMAT_FAILURE,
+                        ),
+                    )
+                )
+        else:
+            signatures.append((len(signatures), sig))
+    reports: list[SignatureReport] = []
+    for index, sig in signatures:
+        reports.append(await _validate_one(index, sig, env, dss_certs, dss_crls, dss_ocsps, has_dss, doc_timestamps))
+    return reports, warnings
+
+
+async def _validate_one(
+    index: int,
+    sig: Any,
+    env: VerificationEnvironment,
+    dss_certs: list[asn1_x509.Certificate],
+    dss_crls: list[asn1_crl.CertificateList],
+    dss_ocsps: list[asn1_ocsp.OCSPResponse],
+    has_dss: bool,
+    doc_timestamps: list[tuple[int, TimestampInfo]],
+) -> SignatureReport:
+    sig_id = f"pdf-{index}"
+    with contextlib.suppress(*PDF_ERRORS):
+        sig_id = str(sig.field_name or sig_id)
+    warnings: list[str] = []
+    try:
+        subfilter = str(sig.sig_object.get("/SubFilter"))
+    except PDF_ERRORS:
+        subfilter = "?"
+    if subfilter != _PADES_SUBFILTER:
+        warnings.append(f"SubFilter {subfilter}: a PDF signature, not a PAdES baseline signature")
+    later_stamps = [ts for revision, ts in doc_timestamps if revision > sig.signed_revision]
+    level = "B-B"
+    try:
+        if present(sig.signer_info["unsigned_attrs"]) and any(
+            a["type"].native == "signature_time_stamp_token" for a in sig.signer_info["unsigned_attrs"]
+        ):
+            level = "B-T"
+    except PARSE_ERRORS:
+        pass
+    if level == "B-T" and has_dss:
+        level = "B-LTA" if later_stamps else "B-LT"
+    contexts = env.contexts(other_certs=[*dss_certs, *sig.other_embedded_certs], crls=dss_crls, ocsps=dss_ocsps)
+    byte_ranges = _byte_ranges(sig)
+    try:
+        status = await async_validate_pdf_signature(
+            sig,
+            signer_validation_context=contexts.signer,
+            ts_validation_context=contexts.timestamps,
+            key_usage_settings=SIGNER_KEY_USAGE,
+        )
+    except PDF_SIG_ERRORS as exc:
+        indic = getattr(exc, "ades_subindication", None)
+        message = getattr(exc, "failure_message", None) or f"malformed signature ({type(exc).__name__})"
+        verdict = (
+            verdict_from_ades(indic, message)
+            if indic is not None
+            else Verdict(Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, message)
+        )
+        signer = None
+        with contextlib.suppress(*PDF_ERRORS):
+            signer = signer_identity(sig.signer_cert)
+        return SignatureReport(
+            id=sig_id,
+            format="PAdES",
+            level=level,
+            indication=verdict.indication,
+            sub_indication=verdict.sub_indication,
+            signer=signer,
+            claimed_signing_time=None,
+            timestamps=tuple(later_stamps),
+            certificate_chain=(),
+            revocation=(),
+            coverage=Coverage(kind="pdf-byte-range", byte_ranges=byte_ranges),
+            warnings=(*warnings, message),
+        )
+    coverage_level = status.coverage
+    modification = status.modification_level
+
+    def pdf_verdicts() -> list[Verdict]:
+        found = []
+        if coverage_level is None or coverage_level < SignatureCoverageLevel.ENTIRE_REVISION:
+            found.append(
+                Verdict(
+                    Indication.TOTAL_FAILED,
+                    SubIndication.FORMAT_FAILURE,
+                    "the byte range does not cover the signed revision",
+                )
+            )
+        if coverage_level == SignatureCoverageLevel.ENTIRE_REVISION and _is_last_revision(sig):
+            # Bytes after the signed revision that do not form a revision of their own: no reader
+            # should use them, but recovery-mode readers might (shadow attacks).
+            found.append(
+                Verdict(
+                    Indication.INDETERMINATE,
+                    SubIndication.SIG_CONSTRAINTS_FAILURE,
+                    "unsigned bytes follow the signed revision",
+                )
+            )
+        if status.docmdp_ok is False or modification == ModificationLevel.OTHER:
+            found.append(
+                Verdict(
+                    Indication.INDETERMINATE,
+                    SubIndication.SIG_CONSTRAINTS_FAILURE,
+                    "the document was changed after signing",
+                )
+            )
+        return found
+
+    if modification is not None and modification != ModificationLevel.NONE:
+        warnings.append(f"later incremental updates: modification level {modification.name}")
+    coverage = Coverage(
+        kind="pdf-byte-range",
+        byte_ranges=byte_ranges,
+        level=coverage_level.name if coverage_level is not None else None,
+        modification_level=modification.name if modification is not None else None,
+    )
+    report = await report_from_status(
+        sig_id,
+        "PAdES",
+        level,
+        status,
+        coverage,
+        env,
+        contexts,
+        [sig.signer_cert, *sig.other_embedded_certs],
+        extra_verdicts=pdf_verdicts,
+        extra_warnings=tuple(warnings),
+        crls=dss_crls,
+        ocsps=dss_ocsps,
+    )
+    if later_stamps:
+        from dataclasses import replace
+
+        report = replace(report, timestamps=(*report.timestamps, *later_stamps))
+    return report

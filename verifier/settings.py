@@ -1,0 +1,52 @@
+"""Verifier settings (section ``[verifier]``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.errors import ConfigurationError
+
+REVOCATION_MODES = ("require", "soft-fail", "offline")
+
+
+@dataclass(frozen=True)
+class VerifierSettings:
+    """How documents are validated.
+
+    - ``revocation_mode``: ``require`` (no verdict TOTAL_PASSED without fresh revocation data),
+      ``soft-fail`` (missing data is tolerated, a revoked certificate is not) or ``offline``
+      (only evidence in the document and ``local_crls``; our own database is not asked).
+    - Trust anchors: the roots of our hierarchy (``ca.hierarchy`` authorities of role root) plus
+      the PEM/DER files in ``extra_trust_anchors``. Timestamps are checked against
+      ``tsa_trust_anchors`` (files) plus our root.
+    """
+
+    max_document_bytes: int = 20 * 1024 * 1024
+    revocation_mode: str = "require"
+    trust_own_roots: bool = True
+    extra_trust_anchors: tuple[str, ...] = ()
+    tsa_trust_anchors: tuple[str, ...] = ()
+    local_crls: tuple[str, ...] = ()
+    # Authority whose key signs reports (?signed=true): the ceremony's audit seal by default.
+    report_signer: str = "audit"
+    # Validity of the OCSP answers the local revocation source builds from our database.
+    local_ocsp_validity_seconds: int = 300
+    max_signatures: int = 16
+    max_parts: int = 16
+
+    def __post_init__(self) -> None:
+        if not 1024 <= self.max_document_bytes <= 512 * 1024 * 1024:
+            raise ConfigurationError("verifier.max_document_bytes", "must be between 1 KiB and 512 MiB")
+        if self.revocation_mode not in REVOCATION_MODES:
+            raise ConfigurationError("verifier.revocation_mode", f"must be one of {', '.join(REVOCATION_MODES)}")
+        if not self.report_signer.strip():
+            raise ConfigurationError("verifier.report_signer", "must name an authority")
+        if not 10 <= self.local_ocsp_validity_seconds <= 86400:
+            raise ConfigurationError("verifier.local_ocsp_validity_seconds", "must be between 10 and 86400")
+        if not 1 <= self.max_signatures <= 1000:
+            raise ConfigurationError("verifier.max_signatures", "must be between 1 and 1000")
+        if not 2 <= self.max_parts <= 1000:
+            raise ConfigurationError("verifier.max_parts", "must be between 2 and 1000")
+        for key in ("extra_trust_anchors", "tsa_trust_anchors", "local_crls"):
+            if any(not p.strip() for p in getattr(self, key)):
+                raise ConfigurationError(f"verifier.{key}", "file names must not be empty")
