@@ -1,0 +1,167 @@
+"""``sekap-trust point add``, ``officer add|disable|reset-password``, ``portal-client add``,
+``agreement add``.
+
+Passwords never travel as plain arguments (they would land in shell history and ``ps``): they
+come from an interactive prompt (asked twice) or from ``--password-file``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from pathlib import Path
+from typing import Any
+
+from config.commands.context import CommandContext
+from core.errors import ValidationError
+from enrollment.admin import Administration
+from enrollment.models import ROLES, SCOPES
+
+
+def register(sub: Any) -> None:
+    point = sub.add_parser("point", help="certification points").add_subparsers(dest="point_command", required=True)
+    add = point.add_parser("add", allow_abbrev=False, help="add a certification point")
+    add.add_argument("--name", required=True)
+    add.add_argument("--street", required=True)
+    add.add_argument("--postal-code", required=True, help="NN-NNN")
+    add.add_argument("--city", required=True)
+    add.add_argument("--teryt", required=True, help="TERYT TERC code (7 digits)")
+    add.add_argument("--dual-control", action="store_true", help="a second officer approves every issuance")
+    add.add_argument("--json", action="store_true", help="machine-readable output")
+    add.set_defaults(handler=cmd_point_add)
+    point.add_parser("list", help="list certification points").set_defaults(handler=cmd_point_list)
+
+    officer = sub.add_parser("officer", help="registration officers").add_subparsers(
+        dest="officer_command", required=True
+    )
+    oadd = officer.add_parser("add", allow_abbrev=False, help="add an officer")
+    oadd.add_argument("--username", required=True)
+    oadd.add_argument("--role", action="append", required=True, choices=ROLES, help="repeat for several roles")
+    oadd.add_argument("--point", action="append", type=int, default=[], help="certification point id (repeatable)")
+    oadd.add_argument("--password-file", help="read the password from this file (else prompt)")
+    oadd.add_argument("--json", action="store_true")
+    oadd.set_defaults(handler=cmd_officer_add)
+    dis = officer.add_parser("disable", help="disable an officer and end their sessions")
+    dis.add_argument("--username", required=True)
+    dis.set_defaults(handler=cmd_officer_disable)
+    reset = officer.add_parser("reset-password", allow_abbrev=False, help="set a new password (also lifts a lockout)")
+    reset.add_argument("--username", required=True)
+    reset.add_argument("--password-file", help="read the password from this file (else prompt)")
+    reset.set_defaults(handler=cmd_officer_reset)
+
+    portal = sub.add_parser("portal-client", help="portal API clients").add_subparsers(
+        dest="portal_command", required=True
+    )
+    padd = portal.add_parser("add", allow_abbrev=False, help="add a portal client and print its token once")
+    padd.add_argument("--name", required=True)
+    padd.add_argument("--scopes", nargs="+", default=["applications", "citizens"], choices=SCOPES)
+    padd.add_argument("--json", action="store_true")
+    padd.set_defaults(handler=cmd_portal_add)
+
+    agreement = sub.add_parser("agreement", help="agreement texts").add_subparsers(
+        dest="agreement_command", required=True
+    )
+    aadd = agreement.add_parser(
+        "add", allow_abbrev=False, help="publish a new agreement version from a UTF-8 text file"
+    )
+    aadd.add_argument("--file", required=True)
+    aadd.add_argument("--json", action="store_true")
+    aadd.set_defaults(handler=cmd_agreement_add)
+
+
+def read_password(args: argparse.Namespace) -> str:
+    if args.password_file:
+        text = Path(args.password_file).read_text(encoding="utf-8")
+        password = text.rstrip("\r\n")
+        if not password:
+            raise ValidationError.single("password", "the password file is empty")
+        return password
+    first = getpass.getpass("New password: ")
+    if first != getpass.getpass("Repeat the password: "):
+        raise ValidationError.single("password", "the passwords differ")
+    return first
+
+
+def _admin(ctx: CommandContext) -> Administration:
+    return Administration(ctx.runtime.settings.enrollment, ctx.runtime.clock)
+
+
+def cmd_point_add(args: argparse.Namespace, ctx: CommandContext) -> int:
+    point = _admin(ctx).add_point(
+        name=args.name,
+        street=args.street,
+        postal_code=args.postal_code,
+        city=args.city,
+        teryt=args.teryt,
+        dual_control=args.dual_control,
+        actor=ctx.actor,
+    )
+    if args.json:
+        ctx.print_json({"id": point.id, "name": point.name, "dual_control": point.dual_control})
+    else:
+        ctx.print(
+            f"added certification point {point.id}: {point.name}" + (" (dual control)" if point.dual_control else "")
+        )
+    return 0
+
+
+def cmd_point_list(args: argparse.Namespace, ctx: CommandContext) -> int:
+    from enrollment.models import CertificationPoint
+
+    for p in CertificationPoint.select().order_by(CertificationPoint.id):
+        ctx.print(
+            f"{p.id:4} {p.name}  {p.street}, {p.postal_code} {p.city}  TERYT {p.teryt}"
+            + ("  dual control" if p.dual_control else "")
+        )
+    return 0
+
+
+def cmd_officer_add(args: argparse.Namespace, ctx: CommandContext) -> int:
+    officer = _admin(ctx).add_officer(
+        username=args.username, password=read_password(args), roles=args.role, points=args.point, actor=ctx.actor
+    )
+    if args.json:
+        ctx.print_json(
+            {
+                "id": officer.id,
+                "username": officer.username,
+                "roles": sorted(officer.role_set),
+                "points": sorted(set(args.point)),
+            }
+        )
+    else:
+        ctx.print(f"added officer {officer.id}: {officer.username} ({', '.join(sorted(officer.role_set))})")
+    return 0
+
+
+def cmd_officer_disable(args: argparse.Namespace, ctx: CommandContext) -> int:
+    officer = _admin(ctx).disable_officer(args.username, actor=ctx.actor)
+    ctx.print(f"disabled officer {officer.username}; their sessions ended")
+    return 0
+
+
+def cmd_officer_reset(args: argparse.Namespace, ctx: CommandContext) -> int:
+    officer = _admin(ctx).reset_password(args.username, read_password(args), actor=ctx.actor)
+    ctx.print(f"new password set for {officer.username}; lockout lifted, sessions ended")
+    return 0
+
+
+def cmd_portal_add(args: argparse.Namespace, ctx: CommandContext) -> int:
+    client = _admin(ctx).add_portal_client(name=args.name, scopes=args.scopes, actor=ctx.actor)
+    if args.json:
+        ctx.print_json({"id": client.id, "name": client.name, "scopes": list(client.scopes), "token": client.token})
+    else:
+        ctx.print(f"added portal client {client.id}: {client.name} (scopes: {', '.join(client.scopes)})")
+        ctx.print("token (shown only now; store it in the portal's secret store):")
+        ctx.print(client.token)
+    return 0
+
+
+def cmd_agreement_add(args: argparse.Namespace, ctx: CommandContext) -> int:
+    text = Path(args.file).read_text(encoding="utf-8")
+    row = _admin(ctx).add_agreement(text, actor=ctx.actor)
+    if args.json:
+        ctx.print_json({"version": row.version, "sha256": row.sha256})
+    else:
+        ctx.print(f"published agreement version {row.version} (SHA-256 {row.sha256})")
+    return 0

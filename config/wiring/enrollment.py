@@ -1,0 +1,35 @@
+"""Mount enrollment's REST API and provide its jobs."""
+
+from __future__ import annotations
+
+import falcon
+
+from config.runtime import Runtime
+from enrollment import jobs
+from enrollment.resources import Services, routes
+
+
+def services_for(runtime: Runtime) -> Services:
+    # The key store is opened only when an issuance or renewal needs it (never at mount time).
+    return Services(runtime.settings.enrollment, runtime.settings.ca, runtime.clock, lambda: runtime.key_store)
+
+
+def mount(app: falcon.App[falcon.Request, falcon.Response], runtime: Runtime) -> None:
+    for route, resource in routes(services_for(runtime)):
+        app.add_route(route, resource)
+
+
+def expire_applications_job(runtime: Runtime) -> str:
+    return jobs.expire_applications(runtime.settings.enrollment, runtime.clock)
+
+
+def expiry_reminders_job(runtime: Runtime) -> str:
+    return jobs.expiry_reminders(runtime.settings.enrollment, runtime.settings.ca, runtime.clock)
+
+
+def send_mail_job(runtime: Runtime) -> str:
+    return jobs.send_mail(runtime.settings.enrollment, runtime.clock)
+
+
+def housekeeping_job(runtime: Runtime) -> str:
+    return jobs.housekeeping(runtime.settings.enrollment, runtime.settings.ca, runtime.clock)

@@ -1,0 +1,265 @@
+"""Applications from the portal: submit (idempotent), status, expiry; officers' look-ups.
+
+Row-level rules: the portal sees only its own applications; an officer only those of their own
+certification points (auditors: all). Search by PESEL never logs or audits the PESEL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import peewee as pw
+
+from core import audit
+from core.auth import Principal
+from core.clock import Clock
+from core.db import atomic
+from core.errors import ValidationError
+from core.identifiers import IdentifierError, validate_pesel
+from enrollment import notifications
+from enrollment.attempts import AttemptLimiter
+from enrollment.errors import ApplicationNotFoundError, IdempotencyConflictError
+from enrollment.models import Application, CertificationPoint, CitizenCertificate
+from enrollment.secrets_util import constant_time_equal, new_reference, new_tracking_code
+from enrollment.settings import EnrollmentSettings
+from enrollment.validation import parse_application
+
+MAX_IDEMPOTENCY_KEY = 100
+
+
+@dataclass(frozen=True)
+class Submitted:
+    reference: str
+    tracking_code: str
+    state: str
+    expires_at: datetime
+    replayed: bool
+
+
+def request_hash(body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def officer_sees(principal: Principal, application: Application) -> bool:
+    """Officers act on applications of their own points; auditors read everything."""
+    if principal.kind != "officer":
+        return False
+    return "auditor" in principal.roles or application.point_id in principal.points
+
+
+def application_view(app: Application, *, full: bool) -> dict[str, Any]:
+    """What the API returns about an application (``full`` for officers: identity data too)."""
+    view: dict[str, Any] = {
+        "reference": app.reference,
+        "state": app.state,
+        "key_generation": app.key_generation,
+        "point_id": app.point_id,
+        "created_at": app.created_at.isoformat(),
+        "expires_at": app.expires_at.isoformat(),
+        "verified_at": app.verified_at.isoformat() if app.verified_at else None,
+        "issued_at": app.issued_at.isoformat() if app.issued_at else None,
+    }
+    certs = list(
+        CitizenCertificate.select().where(CitizenCertificate.application == app.id).order_by(CitizenCertificate.id)
+    )
+    view["certificates"] = [
+        {"issuer": c.issuer, "serial": c.serial, "not_after": c.not_after.isoformat()} for c in certs
+    ]
+    if full:
+        view.update(
+            given_names=app.given_names,
+            surname=app.surname,
+            pesel=app.pesel,
+            identity_document={"type": app.document_type, "number": app.document_number} if app.document_type else None,
+            email=app.email,
+            phone=app.phone,
+            address={"street": app.street, "postal_code": app.postal_code, "city": app.city},
+            dual_control=app.point.dual_control,
+        )
+    return view
+
+
+class ApplicationService:
+    def __init__(self, settings: EnrollmentSettings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    def submit(self, body: Any, *, principal: Principal, idempotency_key: str | None) -> Submitted:
+        client_id = int(principal.id)
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise ValidationError.single("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+        digest = request_hash(body)
+        if idempotency_key is not None:
+            replay = self._replay(client_id, idempotency_key, digest)
+            if replay is not None:
+                return replay
+        data = parse_application(body)
+        point = CertificationPoint.get_or_none(CertificationPoint.id == data.point_id)
+        if point is None:
+            raise ValidationError.single("point_id", "no such certification point")
+        now = self.clock.now()
+        expires = now + timedelta(days=self.settings.application_ttl_days)
+        try:
+            with atomic():
+                app = Application.create(
+                    reference=new_reference(),
+                    tracking_code=new_tracking_code(),
+                    portal_client=client_id,
+                    idempotency_key=idempotency_key,
+                    request_hash=digest,
+                    given_names=data.given_names,
+                    surname=data.surname,
+                    pesel=data.pesel,
+                    document_type=data.document_type,
+                    document_number=data.document_number,
+                    email=data.email,
+                    phone=data.phone,
+                    street=data.street,
+                    postal_code=data.postal_code,
+                    city=data.city,
+                    point=point,
+                    key_generation=data.key_generation,
+                    csr_der=data.csr_der,
+                    state="submitted",
+                    created_at=now,
+                    expires_at=expires,
+                )
+                audit.record(
+                    self.clock,
+                    actor=principal.actor,
+                    action="enrollment.application.submit",
+                    object_type="enrollment_application",
+                    object_id=app.id,
+                    details={
+                        "reference": app.reference,
+                        "point_id": point.id,
+                        "key_generation": data.key_generation,
+                        "identity": "pesel" if data.pesel else data.document_type,
+                    },
+                )
+                notifications.queue(
+                    self.clock,
+                    "application_received",
+                    data.email,
+                    name=data.given_names,
+                    reference=app.reference,
+                    point=f"{point.name}, {point.street}, {point.postal_code} {point.city}",
+                    expires=notifications.polish_time(expires),
+                )
+        except pw.IntegrityError:
+            # A concurrent request with the same Idempotency-Key won the race.
+            if idempotency_key is None:
+                raise
+            replay = self._replay(client_id, idempotency_key, digest)
+            if replay is None:
+                raise
+            return replay
+        return Submitted(app.reference, app.tracking_code, app.state, app.expires_at, replayed=False)
+
+    def _replay(self, client_id: int, key: str, digest: str) -> Submitted | None:
+        app = Application.get_or_none((Application.portal_client == client_id) & (Application.idempotency_key == key))
+        if app is None:
+            return None
+        if app.request_hash != digest:
+            raise IdempotencyConflictError("this Idempotency-Key was used with a different request body")
+        return Submitted(app.reference, app.tracking_code, app.state, app.expires_at, replayed=True)
+
+    def for_portal(self, reference: str, principal: Principal) -> Application:
+        app = Application.get_or_none(Application.reference == reference)
+        if app is None or str(app.portal_client_id) != principal.id:
+            raise ApplicationNotFoundError(reference)
+        return app
+
+    def by_tracking_code(self, reference: str, tracking_code: str | None) -> Application:
+        """Status for the citizen without the portal; wrong codes count towards a lockout."""
+        limiter = AttemptLimiter(
+            self.clock, max_attempts=self.settings.code_max_attempts, window_minutes=self.settings.code_window_minutes
+        )
+        subject = f"track:{reference[:40]}"
+        limiter.check(subject)
+        app = Application.get_or_none(Application.reference == reference)
+        if app is None or not tracking_code or not constant_time_equal(app.tracking_code, tracking_code.strip()):
+            limiter.failed(subject)
+            raise ApplicationNotFoundError(reference)
+        return app
+
+    def for_officer(self, reference: str, principal: Principal) -> Application:
+        app: Application | None = (
+            Application.select(Application, CertificationPoint)
+            .join(CertificationPoint)
+            .where(Application.reference == reference)
+            .first()
+        )
+        if app is None or not officer_sees(principal, app):
+            raise ApplicationNotFoundError(reference)
+        return app
+
+    def search(self, body: Mapping[str, Any], principal: Principal) -> list[Application]:
+        """By ``reference`` or ``pesel`` (or ``document_number``), limited to the officer's points."""
+        reference = body.get("reference")
+        pesel = body.get("pesel")
+        document = body.get("document_number")
+        query = Application.select(Application, CertificationPoint).join(CertificationPoint)
+        if isinstance(reference, str) and reference.strip():
+            by = "reference"
+            query = query.where(Application.reference == reference.strip().upper())
+        elif isinstance(pesel, str) and pesel.strip():
+            by = "pesel"
+            try:
+                query = query.where(Application.pesel == validate_pesel(pesel))
+            except IdentifierError as exc:
+                raise ValidationError.single("pesel", exc.message, "invalid_identifier") from None
+        elif isinstance(document, str) and document.strip():
+            by = "document_number"
+            query = query.where(Application.document_number == document.replace(" ", "").upper())
+        else:
+            raise ValidationError.single("reference", "give a reference, a PESEL or a document number", "required")
+        if "auditor" not in principal.roles:
+            query = query.where(Application.point.in_(sorted(principal.points) or [0]))
+        found = list(query.order_by(Application.created_at.desc()).limit(100))
+        # Looking up personal data is itself accountable: who searched, by what kind of key, what
+        # was shown (internal ids) — never the searched value.
+        with atomic():
+            audit.record(
+                self.clock,
+                actor=principal.actor,
+                action="enrollment.application.search",
+                object_type="enrollment_application",
+                object_id="-",
+                details={"by": by, "results": [a.id for a in found]},
+            )
+        return found
+
+    def expire_due(self, *, actor: str = "system:jobs") -> int:
+        """Applications not confirmed in person within the TTL expire (idempotent, multi-host safe)."""
+        now = self.clock.now()
+        candidates = list(
+            Application.select(Application.id, Application.reference)
+            .where((Application.state == "submitted") & (Application.expires_at <= now))
+            .limit(1000)
+        )
+        expired = 0
+        for app in candidates:
+            with atomic():
+                changed = (
+                    Application.update(state="expired")
+                    .where((Application.id == app.id) & (Application.state == "submitted"))
+                    .execute()
+                )
+                if changed:
+                    audit.record(
+                        self.clock,
+                        actor=actor,
+                        action="enrollment.application.expire",
+                        object_type="enrollment_application",
+                        object_id=app.id,
+                        details={"reference": app.reference},
+                    )
+                    expired += changed
+        return expired

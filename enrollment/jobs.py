@@ -1,0 +1,36 @@
+"""Enrollment's periodic jobs (registered in config/jobs.py); each idempotent and multi-host safe."""
+
+from __future__ import annotations
+
+from ca.settings import CASettings
+from core.clock import Clock
+from enrollment.applications import ApplicationService
+from enrollment.desk import Desk
+from enrollment.lifecycle import Lifecycle
+from enrollment.notifications import Mailer
+from enrollment.settings import EnrollmentSettings
+
+
+def expire_applications(settings: EnrollmentSettings, clock: Clock) -> str:
+    return f"{ApplicationService(settings, clock).expire_due()} application(s) expired"
+
+
+def expiry_reminders(settings: EnrollmentSettings, ca_settings: CASettings, clock: Clock) -> str:
+    return f"{Lifecycle(settings, ca_settings, clock).send_reminders()} reminder(s) queued"
+
+
+def send_mail(settings: EnrollmentSettings, clock: Clock) -> str:
+    sent, failed = Mailer(settings.smtp, clock).send_due()
+    return f"{sent} e-mail(s) sent, {failed} failed"
+
+
+def housekeeping(settings: EnrollmentSettings, ca_settings: CASettings, clock: Clock) -> str:
+    """Evidence past retention, undelivered PKCS#12 files, old code attempts."""
+    desk = Desk(settings, ca_settings, clock)
+    evidence = desk.purge_evidence()
+    pickups = desk.purge_pickups()
+    attempts = Lifecycle(settings, ca_settings, clock).purge_code_attempts()
+    return (
+        f"{evidence} evidence record(s) purged, {pickups} PKCS#12 pick-up(s) destroyed, "
+        f"{attempts} old code attempt(s) removed"
+    )

@@ -1,0 +1,479 @@
+"""OpenAPI 3.1 fragments for enrollment's REST API (merged by config/openapi.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from enrollment.authorization import MATRIX, Rule
+
+P = "/api/v1"
+REF = "#/components/schemas/"
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": REF + name}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+PROBLEM = {"application/problem+json": {"schema": _ref("Problem")}}
+
+_PARAMS = {
+    "reference": {
+        "name": "reference",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^SK-[A-Z0-9]{10}$"},
+    },
+    "serial": {
+        "name": "serial",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9A-Fa-f]{2,40}$"},
+        "description": "certificate serial number, hex",
+    },
+}
+_CITIZEN_HEADERS = [
+    {
+        "name": "X-Citizen-Pesel",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "PESEL of the citizen the portal authenticated (or X-Citizen-Document)",
+    },
+    {
+        "name": "X-Citizen-Document",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "ID card or passport number, for a citizen without PESEL",
+    },
+]
+
+# (route, method) → (summary, request schema or None, success status, response schema, extra errors, extra params)
+_OPS: dict[
+    tuple[str, str], tuple[str, dict[str, Any] | None, str, dict[str, Any], tuple[str, ...], list[dict[str, Any]]]
+] = {
+    (f"{P}/sessions", "POST"): (
+        "Officer login: a short-lived session token",
+        _ref("LoginRequest"),
+        "201",
+        _ref("Session"),
+        ("401", "422", "429"),
+        [],
+    ),
+    (f"{P}/sessions/current", "DELETE"): ("Officer logout", None, "204", {}, (), []),
+    (f"{P}/points", "GET"): ("Certification points", None, "200", _ref("PointList"), (), []),
+    (f"{P}/agreements", "POST"): (
+        "Publish a new agreement version",
+        _ref("AgreementText"),
+        "201",
+        _ref("AgreementVersion"),
+        ("422",),
+        [],
+    ),
+    (f"{P}/agreements/current", "GET"): ("The current agreement text", None, "200", _ref("Agreement"), ("404",), []),
+    (f"{P}/applications", "POST"): (
+        "Submit an application for a portal-authenticated citizen (idempotent with Idempotency-Key)",
+        _ref("ApplicationRequest"),
+        "201",
+        _ref("ApplicationCreated"),
+        ("400", "409", "422"),
+        [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 100},
+                "description": "same key + same body → same answer (200); same key + different body → 409",
+            }
+        ],
+    ),
+    (f"{P}/applications/{{reference}}", "GET"): (
+        "Application status (the submitting portal)",
+        None,
+        "200",
+        _ref("ApplicationView"),
+        ("404",),
+        [],
+    ),
+    (f"{P}/applications/{{reference}}/status", "GET"): (
+        "Application status with the tracking code",
+        None,
+        "200",
+        _ref("ApplicationStatus"),
+        ("404",),
+        [{"name": "X-Tracking-Code", "in": "header", "required": True, "schema": {"type": "string"}}],
+    ),
+    (f"{P}/officer/applications/search", "POST"): (
+        "Find applications of the officer's points",
+        _ref("SearchRequest"),
+        "200",
+        _ref("ApplicationList"),
+        ("422",),
+        [],
+    ),
+    (f"{P}/officer/applications/{{reference}}", "GET"): (
+        "An application with identity data",
+        None,
+        "200",
+        _ref("ApplicationView"),
+        ("404",),
+        [],
+    ),
+    (f"{P}/officer/applications/{{reference}}/evidence", "GET"): (
+        "Identity-check evidence",
+        None,
+        "200",
+        _ref("Evidence"),
+        ("404",),
+        [],
+    ),
+    (f"{P}/officer/applications/{{reference}}/identity-check", "POST"): (
+        "Record the in-person identity check",
+        _ref("IdentityCheckRequest"),
+        "201",
+        {"type": "object"},
+        ("404", "409", "422"),
+        [],
+    ),
+    (f"{P}/officer/applications/{{reference}}/approval", "POST"): (
+        "Dual control: a second officer approves",
+        None,
+        "201",
+        {"type": "object"},
+        ("404", "409"),
+        [],
+    ),
+    (f"{P}/officer/applications/{{reference}}/issue", "POST"): (
+        "Issue the certificate (revocation code shown once; PKCS#12 for keys made at the point)",
+        _ref("IssueRequest"),
+        "201",
+        _ref("IssueResult"),
+        ("404", "409", "422"),
+        [],
+    ),
+    (f"{P}/officer/certificates/{{serial}}/suspend", "POST"): (
+        "Suspend (certificateHold)",
+        None,
+        "200",
+        _ref("CertificateStatus"),
+        ("404", "409"),
+        [],
+    ),
+    (f"{P}/officer/certificates/{{serial}}/resume", "POST"): (
+        "Lift a suspension",
+        None,
+        "200",
+        _ref("CertificateStatus"),
+        ("404", "409"),
+        [],
+    ),
+    (f"{P}/officer/certificates/{{serial}}/revoke", "POST"): (
+        "Revoke with a reason",
+        _ref("RevokeRequest"),
+        "200",
+        _ref("CertificateStatus"),
+        ("404", "409", "422"),
+        [],
+    ),
+    (f"{P}/citizen/certificates", "GET"): (
+        "The identified citizen's certificates",
+        None,
+        "200",
+        {"type": "object", "properties": {"certificates": {"type": "array", "items": _ref("CertificateStatus")}}},
+        ("422",),
+        _CITIZEN_HEADERS,
+    ),
+    (f"{P}/citizen/certificates/{{serial}}", "GET"): (
+        "Status of the citizen's certificate",
+        None,
+        "200",
+        _ref("CertificateStatus"),
+        ("404",),
+        _CITIZEN_HEADERS,
+    ),
+    (f"{P}/citizen/certificates/{{serial}}/suspend", "POST"): (
+        "Suspend for the citizen",
+        None,
+        "200",
+        _ref("CertificateStatus"),
+        ("404", "409"),
+        _CITIZEN_HEADERS,
+    ),
+    (f"{P}/citizen/certificates/{{serial}}/resume", "POST"): (
+        "Lift the citizen's suspension",
+        None,
+        "200",
+        _ref("CertificateStatus"),
+        ("404", "409"),
+        _CITIZEN_HEADERS,
+    ),
+    (f"{P}/citizen/certificates/{{serial}}/revoke", "POST"): (
+        "Revoke for the citizen",
+        _ref("RevokeRequest"),
+        "200",
+        _ref("CertificateStatus"),
+        ("404", "409", "422"),
+        _CITIZEN_HEADERS,
+    ),
+    (f"{P}/self-service/status", "POST"): (
+        "Status with the revocation code",
+        _ref("CodeRequest"),
+        "200",
+        _ref("CertificateStatus"),
+        ("403", "422", "429"),
+        [],
+    ),
+    (f"{P}/self-service/suspend", "POST"): (
+        "Suspend with the revocation code",
+        _ref("CodeRequest"),
+        "200",
+        _ref("CertificateStatus"),
+        ("403", "409", "422", "429"),
+        [],
+    ),
+    (f"{P}/self-service/revoke", "POST"): (
+        "Revoke with the revocation code",
+        _ref("CodeRequest"),
+        "200",
+        _ref("CertificateStatus"),
+        ("403", "409", "422", "429"),
+        [],
+    ),
+    (f"{P}/renewals", "POST"): (
+        "Renew without a visit: CSR for a new key + signature by the current key",
+        _ref("RenewalRequest"),
+        "201",
+        _ref("RenewalResult"),
+        ("404", "409", "422"),
+        [],
+    ),
+}
+
+_STATUS_TEXT = {
+    "400": "malformed request",
+    "401": "authentication required",
+    "403": "not allowed",
+    "404": "not found",
+    "409": "conflicts with the current state",
+    "422": "invalid fields (one entry each)",
+    "429": "too many attempts (Retry-After)",
+}
+
+
+def _security(rule: Rule) -> list[dict[str, list[str]]]:
+    if "public" in rule.grants:
+        return [{}, {"bearer": []}]
+    return [{"bearer": []}]
+
+
+def paths() -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for (route, method), (summary, request, status, response, errors, extra) in _OPS.items():
+        rule = MATRIX[(route, method)]
+        params = [_PARAMS[name] for name in ("reference", "serial") if "{" + name + "}" in route] + extra
+        op: dict[str, Any] = {
+            "tags": ["enrollment"],
+            "summary": summary,
+            "description": f"Who may call: {', '.join(sorted(rule.grants))}. {rule.note}",
+            "operationId": method.lower()
+            + "".join(part.strip("{}").title().replace("-", "") for part in route.split("/")[3:]),
+            "security": _security(rule),
+            "responses": {
+                status: {"description": "success", **({"content": _json(response)} if status != "204" else {})},
+                **{code: {"description": _STATUS_TEXT[code], "content": PROBLEM} for code in errors},
+            },
+        }
+        if "public" not in rule.grants:
+            op["responses"].setdefault("401", {"description": _STATUS_TEXT["401"], "content": PROBLEM})
+            op["responses"].setdefault("403", {"description": _STATUS_TEXT["403"], "content": PROBLEM})
+        if params:
+            op["parameters"] = params
+        if request is not None:
+            op["requestBody"] = {"required": True, "content": _json(request)}
+        result.setdefault(route, {})[method.lower()] = op
+    result[f"{P}/officer/applications/{{reference}}/pkcs12"] = {
+        "get": {
+            "tags": ["enrollment"],
+            "summary": "Download the PIN-protected PKCS#12 once (issuing officer only); deleted afterwards",
+            "operationId": "getOfficerApplicationsPkcs12",
+            "security": [{"bearer": []}],
+            "parameters": [_PARAMS["reference"]],
+            "responses": {
+                "200": {
+                    "description": "PKCS#12 (PBES2, PBKDF2-SHA256, AES-256-CBC, chain included)",
+                    "content": {"application/x-pkcs12": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                **{code: {"description": _STATUS_TEXT[code], "content": PROBLEM} for code in ("401", "403", "404")},
+            },
+        }
+    }
+    return result
+
+
+def _obj(required: list[str], **props: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": props}
+
+
+_S = {"type": "string"}
+_DT = {"type": "string", "format": "date-time"}
+
+
+def schemas() -> dict[str, Any]:
+    address = _obj(
+        ["street", "postal_code", "city"],
+        street=_S,
+        postal_code={"type": "string", "pattern": r"^\d{2}-\d{3}$"},
+        city=_S,
+    )
+    document = _obj(["type", "number"], type={"enum": ["id_card", "passport"]}, number=_S)
+    cert_status = _obj(
+        ["issuer", "serial", "status"],
+        issuer=_S,
+        serial=_S,
+        status={"enum": ["valid", "suspended", "revoked", "expired", "not_yet_valid", "unknown"]},
+        not_before=_DT,
+        not_after=_DT,
+        revoked_at={"type": ["string", "null"], "format": "date-time"},
+        revocation_reason={"type": ["string", "null"]},
+        remote_renewals={"type": "integer"},
+        renewed={"type": "boolean"},
+    )
+    app_view = _obj(
+        ["reference", "state"],
+        reference=_S,
+        state={"enum": ["submitted", "verified", "approved", "issuing", "issued", "expired"]},
+        key_generation={"enum": ["csr", "point"]},
+        point_id={"type": "integer"},
+        created_at=_DT,
+        expires_at=_DT,
+        certificates={"type": "array", "items": {"type": "object"}},
+    )
+    return {
+        "LoginRequest": _obj(["username", "password"], username=_S, password={"type": "string", "format": "password"}),
+        "Session": _obj(
+            ["token", "expires_at"],
+            token=_S,
+            officer_id={"type": "integer"},
+            expires_at=_DT,
+            roles={"type": "array", "items": _S},
+            points={"type": "array", "items": {"type": "integer"}},
+        ),
+        "PointList": _obj(
+            ["points"],
+            points={
+                "type": "array",
+                "items": _obj(
+                    ["id", "name"],
+                    id={"type": "integer"},
+                    name=_S,
+                    street=_S,
+                    postal_code=_S,
+                    city=_S,
+                    teryt=_S,
+                    dual_control={"type": "boolean"},
+                ),
+            },
+        ),
+        "AgreementText": _obj(["text"], text=_S),
+        "AgreementVersion": _obj(["version", "sha256"], version={"type": "integer"}, sha256=_S),
+        "Agreement": _obj(["version", "text"], version={"type": "integer"}, text=_S, sha256=_S, created_at=_DT),
+        "ApplicationRequest": {
+            **_obj(
+                ["given_names", "surname", "email", "phone", "address", "point_id", "key_generation"],
+                given_names=_S,
+                surname=_S,
+                pesel={"type": "string", "pattern": r"^\d{11}$"},
+                identity_document=document,
+                email={"type": "string", "format": "email"},
+                phone=_S,
+                address=address,
+                point_id={"type": "integer"},
+                key_generation={"enum": ["csr", "point"]},
+                csr={"type": "string", "description": "PEM PKCS#10"},
+            ),
+            "description": "Either pesel or identity_document; csr when key_generation is 'csr'.",
+        },
+        "ApplicationCreated": _obj(
+            ["reference", "tracking_code", "state", "expires_at"],
+            reference=_S,
+            tracking_code=_S,
+            state=_S,
+            expires_at=_DT,
+        ),
+        "ApplicationView": app_view,
+        "ApplicationStatus": _obj(["reference", "state"], reference=_S, state=_S, expires_at=_DT),
+        "ApplicationList": _obj(["applications"], applications={"type": "array", "items": app_view}),
+        "SearchRequest": {
+            "type": "object",
+            "properties": {"reference": _S, "pesel": _S, "document_number": _S},
+            "description": "one of reference, pesel, document_number",
+        },
+        "Evidence": _obj(["identity_checks"], identity_checks={"type": "array", "items": {"type": "object"}}),
+        "IdentityCheckRequest": _obj(
+            ["document_type", "document_number", "document_expiry", "data_match", "agreement_version"],
+            document_type={"enum": ["id_card", "passport"]},
+            document_number=_S,
+            document_expiry={"type": "string", "format": "date"},
+            data_match={"const": True},
+            agreement_version={"type": "integer"},
+        ),
+        "IssueRequest": {
+            "type": "object",
+            "properties": {
+                "pin": {
+                    "type": "string",
+                    "minLength": 6,
+                    "maxLength": 64,
+                    "description": "PKCS#12 PIN, only for keys generated at the point",
+                }
+            },
+        },
+        "IssueResult": _obj(
+            ["serial", "certificate", "chain", "revocation_code"],
+            reference=_S,
+            issuer=_S,
+            serial=_S,
+            not_before=_DT,
+            not_after=_DT,
+            certificate=_S,
+            chain=_S,
+            revocation_code=_S,
+            pkcs12_url={"type": ["string", "null"]},
+        ),
+        "RevokeRequest": {
+            "type": "object",
+            "properties": {
+                "reason": {
+                    "enum": [
+                        "unspecified",
+                        "keyCompromise",
+                        "affiliationChanged",
+                        "superseded",
+                        "cessationOfOperation",
+                        "privilegeWithdrawn",
+                        "cACompromise",
+                        "aACompromise",
+                    ]
+                }
+            },
+        },
+        "CodeRequest": _obj(["serial", "code"], serial=_S, code=_S, reason=_S),
+        "CertificateStatus": cert_status,
+        "RenewalRequest": _obj(
+            ["serial", "csr", "signature"],
+            serial=_S,
+            csr={"type": "string", "description": "PEM PKCS#10"},
+            signature={
+                "type": "string",
+                "contentEncoding": "base64",
+                "description": "signature over the CSR's DER by the current certificate's key",
+            },
+        ),
+        "RenewalResult": _obj(
+            ["serial", "certificate"], issuer=_S, serial=_S, not_before=_DT, not_after=_DT, certificate=_S, chain=_S
+        ),
+    }

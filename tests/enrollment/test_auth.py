@@ -1,0 +1,112 @@
+"""Officer logins, sessions, lockout, password policy; portal tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.audit import AuditRecord
+from core.errors import ValidationError
+from enrollment.admin import Administration
+from enrollment.models import Officer, OfficerSession, PortalClient
+from enrollment.secrets_util import check_password_policy, token_hash
+from tests.enrollment.helpers import API, PASSWORD, Parties
+
+
+def login(api: API, username: str, password: str) -> Any:
+    return api.call("POST", "/api/v1/sessions", json={"username": username, "password": password})
+
+
+def test_login_issues_short_lived_session_stored_hashed(
+    bare_api: API, parties: Parties, clock: Any, settings: Any
+) -> None:
+    r = login(bare_api, "officer1", PASSWORD)
+    assert r.status_code == 201
+    token = r.json["token"]
+    assert r.json["roles"] == ["ra_officer"] and r.json["points"] == [parties.point_id]
+    session = OfficerSession.get()
+    assert session.token_hash == token_hash(token) and token not in session.token_hash
+    headers = bare_api.bearer(token)
+    assert bare_api.call("GET", "/api/v1/points", headers).status_code == 200
+    clock.advance(minutes=settings.enrollment.session_ttl_minutes, seconds=1)
+    assert bare_api.call("GET", "/api/v1/points", headers).status_code == 401
+
+
+def test_logout_ends_the_session(bare_api: API, parties: Parties) -> None:
+    token = login(bare_api, "officer1", PASSWORD).json["token"]
+    assert bare_api.call("DELETE", "/api/v1/sessions/current", bare_api.bearer(token)).status_code == 204
+    assert bare_api.call("GET", "/api/v1/points", bare_api.bearer(token)).status_code == 401
+
+
+def test_every_login_is_audited_without_the_password(bare_api: API, parties: Parties) -> None:
+    """EN 319 401 / BR §5.4.1: logins, successful and failed, are audited."""
+    assert login(bare_api, "officer1", PASSWORD).status_code == 201
+    assert login(bare_api, "officer1", "Wrong-Password-1").status_code == 401
+    assert login(bare_api, "nobody", "Wrong-Password-1").status_code == 401
+    rows = list(AuditRecord.select().where(AuditRecord.action == "enrollment.login").order_by(AuditRecord.seq))
+    assert [r.outcome for r in rows] == ["success", "failure", "failure"]
+    assert [r.details["username"] for r in rows] == ["officer1", "officer1", "nobody"]
+    for row in rows:
+        assert "Wrong-Password-1" not in str(row.details) and PASSWORD not in str(row.details)
+
+
+def test_lockout_after_repeated_failures(bare_api: API, parties: Parties, clock: Any, settings: Any) -> None:
+    for _ in range(settings.enrollment.login_max_failures):
+        assert login(bare_api, "officer1", "Wrong-Password-1").status_code == 401
+    locked = login(bare_api, "officer1", PASSWORD)
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) <= settings.enrollment.login_lockout_minutes * 60
+    clock.advance(minutes=settings.enrollment.login_lockout_minutes, seconds=1)
+    assert login(bare_api, "officer1", PASSWORD).status_code == 201
+    assert Officer.get(Officer.username == "officer1").failed_logins == 0
+
+
+def test_disabled_officer(bare_api: API, parties: Parties, settings: Any, clock: Any) -> None:
+    token = login(bare_api, "officer1", PASSWORD).json["token"]
+    Administration(settings.enrollment, clock).disable_officer("officer1", actor="test")
+    assert bare_api.call("GET", "/api/v1/points", bare_api.bearer(token)).status_code == 401
+    assert login(bare_api, "officer1", PASSWORD).status_code == 401
+
+
+def test_reset_password(bare_api: API, parties: Parties, settings: Any, clock: Any) -> None:
+    Administration(settings.enrollment, clock).reset_password("officer1", "Nowe-Haslo-99", actor="test")
+    assert login(bare_api, "officer1", PASSWORD).status_code == 401
+    assert login(bare_api, "officer1", "Nowe-Haslo-99").status_code == 201
+    assert Officer.get(Officer.username == "officer1").password_hash.startswith("$argon2id$")
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("Short1a", "at least 8 characters"),
+        ("alllowercase1", "an upper-case letter"),
+        ("ALLUPPERCASE1", "a lower-case letter"),
+        ("NoDigitsHere", "a digit"),
+        ("Officer9x", "must not be the username"),
+    ],
+)
+def test_password_policy(password: str, problem: str) -> None:
+    """CC SEKAP portal practice (REFERENCE.md): ≥ 8 characters, lower, upper, digit; not the username."""
+    with pytest.raises(ValidationError) as info:
+        check_password_policy(password, "officer9x")
+    assert problem in info.value.errors[0].message
+
+
+def test_password_policy_accepts_good_passwords() -> None:
+    check_password_policy("Zażółć-Gęślą-1", "officer")
+    check_password_policy("Abcdefg1", "officer")
+
+
+def test_portal_token_shown_once_stored_hashed(db: Any, settings: Any, clock: Any) -> None:
+    client = Administration(settings.enrollment, clock).add_portal_client(name="p", scopes=["verify"], actor="test")
+    row = PortalClient.get(PortalClient.id == client.id)
+    assert row.token_hash == token_hash(client.token) and client.token.startswith("stp_")
+    assert len(client.token) > 40
+    with pytest.raises(ValidationError):
+        Administration(settings.enrollment, clock).add_portal_client(name="q", scopes=["everything"], actor="test")
+
+
+def test_disabled_portal_client(bare_api: API, parties: Parties) -> None:
+    PortalClient.update(disabled=True).where(PortalClient.name == "portal").execute()
+    assert bare_api.call("GET", "/api/v1/points", bare_api.bearer(parties.portal_token)).status_code == 401

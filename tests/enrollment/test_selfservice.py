@@ -1,0 +1,160 @@
+"""Citizen self-service: portal (scope citizens) and revocation code; officers; lockout; holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from ca.revocation import RevocationService
+from enrollment.models import OutgoingEmail
+from tests.enrollment.flows import issued_certificate
+from tests.enrollment.helpers import API, PESEL, PESEL_2, Parties
+
+
+def citizen(api: API, parties: Parties, pesel: str = PESEL) -> dict[str, str]:
+    return api.bearer(parties.portal_token, **{"X-Citizen-Pesel": pesel})
+
+
+def test_portal_suspend_resume_revoke(api: API, parties: Parties) -> None:
+    result, _ = issued_certificate(api, parties)
+    serial = result["serial"]
+    base = f"/api/v1/citizen/certificates/{serial}"
+    listed = api.call("GET", "/api/v1/citizen/certificates", citizen(api, parties))
+    assert [c["serial"] for c in listed.json["certificates"]] == [serial]
+    assert api.call("GET", base, citizen(api, parties)).json["status"] == "valid"
+    r = api.call("POST", f"{base}/suspend", citizen(api, parties))
+    assert r.status_code == 200 and r.json["status"] == "suspended"
+    assert api.call("POST", f"{base}/suspend", citizen(api, parties)).status_code == 409
+    r = api.call("POST", f"{base}/resume", citizen(api, parties))
+    assert r.status_code == 200 and r.json["status"] == "valid"
+    bad_reason = api.call("POST", f"{base}/revoke", citizen(api, parties), json={"reason": "cACompromise"})
+    assert bad_reason.status_code == 422
+    r = api.call("POST", f"{base}/revoke", citizen(api, parties), json={"reason": "keyCompromise"})
+    assert r.status_code == 200 and r.json["status"] == "revoked" and r.json["revocation_reason"] == "keyCompromise"
+    assert api.call("POST", f"{base}/resume", citizen(api, parties)).status_code == 409
+    kinds = [m.kind for m in OutgoingEmail.select().order_by(OutgoingEmail.id)]
+    assert kinds[-3:] == ["certificate_suspended", "certificate_resumed", "certificate_revoked"]
+
+
+def test_nobody_acts_on_another_citizens_certificate(api: API, parties: Parties) -> None:
+    result, _ = issued_certificate(api, parties)
+    base = f"/api/v1/citizen/certificates/{result['serial']}"
+    assert api.call("GET", base, citizen(api, parties, PESEL_2)).status_code == 404
+    assert api.call("POST", f"{base}/suspend", citizen(api, parties, PESEL_2)).status_code == 404
+    assert api.call("POST", f"{base}/revoke", citizen(api, parties, PESEL_2), json={}).status_code == 404
+    assert api.call("GET", "/api/v1/citizen/certificates", citizen(api, parties, PESEL_2)).json["certificates"] == []
+    # Without naming the citizen, nothing happens.
+    assert api.call("POST", f"{base}/suspend", api.bearer(parties.portal_token)).status_code == 422
+    invalid = api.call("GET", base, api.bearer(parties.portal_token, **{"X-Citizen-Pesel": "44051401358"}))
+    assert invalid.status_code == 422
+    # Officers of other points do not see it; a ca_admin does.
+    assert (
+        api.call(
+            "POST", f"/api/v1/officer/certificates/{result['serial']}/suspend", api.as_officer("gliwice")
+        ).status_code
+        == 404
+    )
+    r = api.call("POST", f"/api/v1/officer/certificates/{result['serial']}/suspend", api.as_officer("caadmin"))
+    assert r.status_code == 200 and r.json["status"] == "suspended"
+    r = api.call("POST", f"/api/v1/officer/certificates/{result['serial']}/resume", api.as_officer("officer1"))
+    assert r.status_code == 200 and r.json["status"] == "valid"
+    r = api.call(
+        "POST",
+        f"/api/v1/officer/certificates/{result['serial']}/revoke",
+        api.as_officer("officer1"),
+        json={"reason": "privilegeWithdrawn"},
+    )
+    assert r.status_code == 200 and r.json["revocation_reason"] == "privilegeWithdrawn"
+
+
+def test_code_suspend_and_revoke_without_portal(api: API, parties: Parties) -> None:
+    result, _ = issued_certificate(api, parties)
+    serial, code = result["serial"], result["revocation_code"]
+    r = api.call("POST", "/api/v1/self-service/status", json={"serial": serial, "code": code})
+    assert r.status_code == 200 and r.json["status"] == "valid"
+    # Codes are typed by people: case, spaces and hyphens do not matter.
+    loose = code.replace("-", " ").lower()
+    r = api.call("POST", "/api/v1/self-service/suspend", json={"serial": serial, "code": loose})
+    assert r.status_code == 200 and r.json["status"] == "suspended"
+    # No resume with the code (portal or officer only).
+    assert api.call("POST", "/api/v1/self-service/resume", json={"serial": serial, "code": code}).status_code in (
+        404,
+        405,
+    )
+    r = api.call(
+        "POST", "/api/v1/self-service/revoke", json={"serial": serial, "code": code, "reason": "keyCompromise"}
+    )
+    assert r.status_code == 200 and r.json["status"] == "revoked"
+
+
+def test_wrong_codes_lock_out_after_five_in_fifteen_minutes(api: API, parties: Parties, clock) -> None:
+    result, _ = issued_certificate(api, parties)
+    serial, code = result["serial"], result["revocation_code"]
+    for _ in range(5):
+        r = api.call("POST", "/api/v1/self-service/suspend", json={"serial": serial, "code": "AAAAA-BBBBB-CCCCC-DDDDD"})
+        assert r.status_code == 403
+    locked = api.call("POST", "/api/v1/self-service/suspend", json={"serial": serial, "code": code})
+    assert locked.status_code == 429
+    assert 1 <= int(locked.headers["retry-after"]) <= 15 * 60 + 1
+    assert locked.headers["content-type"] == "application/problem+json"
+    clock.advance(minutes=15, seconds=1)
+    ok = api.call("POST", "/api/v1/self-service/suspend", json={"serial": serial, "code": code})
+    assert ok.status_code == 200
+
+
+def test_unknown_serial_is_a_wrong_code(api: API, parties: Parties) -> None:
+    r = api.call("POST", "/api/v1/self-service/status", json={"serial": "0A1B2C", "code": "AAAAA-BBBBB-CCCCC-DDDDD"})
+    assert r.status_code == 403
+    r = api.call("POST", "/api/v1/self-service/status", json={"serial": "not hex", "code": "x"})
+    assert r.status_code == 422
+
+
+def test_hold_limit_turns_suspension_into_revocation(api: API, parties: Parties, settings, clock) -> None:
+    """Polish CA practice (REFERENCE.md): at most 7 days on hold, then revoked at the suspension time."""
+    result, _ = issued_certificate(api, parties)
+    serial, code = result["serial"], result["revocation_code"]
+    suspended_at = clock.now()
+    assert api.call("POST", "/api/v1/self-service/suspend", json={"serial": serial, "code": code}).status_code == 200
+    clock.advance(days=settings.ca.max_hold_days - 1)
+    assert RevocationService(settings.ca, clock).expire_holds() == 0
+    clock.advance(days=1, seconds=1)
+    assert RevocationService(settings.ca, clock).expire_holds() == 1
+    r = api.call("POST", "/api/v1/self-service/status", json={"serial": serial, "code": code})
+    assert r.json["status"] == "revoked"
+    assert r.json["revoked_at"] == suspended_at.isoformat()
+
+
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_expired_certificate_cannot_be_changed(api: API, parties: Parties, clock, action: str) -> None:
+    result, _ = issued_certificate(api, parties)
+    clock.advance(days=3 * 365)
+    r = api.call(
+        "POST", f"/api/v1/self-service/{action}", json={"serial": result["serial"], "code": result["revocation_code"]}
+    )
+    assert r.status_code == 409
+
+
+def test_tracking_code_lockout(api: API, parties: Parties, clock) -> None:
+    r = api.call(
+        "POST",
+        "/api/v1/applications",
+        api.bearer(parties.portal_token),
+        json=__import__("tests.enrollment.helpers", fromlist=["x"]).application_body(parties.point_id),
+    )
+    reference, code = r.json["reference"], r.json["tracking_code"]
+    url = f"/api/v1/applications/{reference}/status"
+    for _ in range(5):
+        assert api.call("GET", url, {"X-Tracking-Code": "1234567890"}).status_code == 404
+    locked = api.call("GET", url, {"X-Tracking-Code": code})
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
+    clock.advance(minutes=16)
+    assert api.call("GET", url, {"X-Tracking-Code": code}).status_code == 200
+
+
+def test_officer_search_is_audited_without_the_pesel(api: API, parties: Parties) -> None:
+    from core.audit import AuditRecord
+
+    issued_certificate(api, parties)
+    api.call("POST", "/api/v1/officer/applications/search", api.as_officer("officer1"), json={"pesel": PESEL})
+    row = AuditRecord.select().where(AuditRecord.action == "enrollment.application.search").get()
+    assert row.details["by"] == "pesel" and len(row.details["results"]) == 1
+    assert PESEL not in str(row.details)
