@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import falcon
 import peewee as pw
@@ -10,12 +11,14 @@ import peewee as pw
 from config import http_errors
 from config.health import HealthResource, ReadinessResource
 from config.middleware import BodyLimitMiddleware, DatabaseMiddleware, RequestIdMiddleware
-from config.runtime import Runtime
+from config.openapi import OpenAPIResource
+from config.runtime import Runtime, WSGIApp
 from config.settings import Settings
 from config.wiring import MOUNTS
 from core import db as core_db
 from core.clock import Clock, SystemClock
 from core.errors import ConfigurationError
+from enrollment.auth import AuthenticationMiddleware
 from hsm.base import KeyStore
 
 
@@ -26,7 +29,7 @@ def create_app(
     clock: Clock | None = None,
     key_store: KeyStore | None = None,
     database: pw.Database | None = None,
-) -> falcon.App:
+) -> WSGIApp:
     """Build the falcon app with the named services mounted (default: ``server.services``).
 
     ``database`` binds an already opened database (tests); otherwise the URL from settings is
@@ -39,13 +42,18 @@ def create_app(
         raise ConfigurationError("server.services", f"unknown service(s) {unknown}; available: {sorted(MOUNTS)}")
     core_db.bind(database if database is not None else core_db.open_database(settings.database.url))
     runtime = Runtime(settings, clock or SystemClock(), key_store)
-    app = falcon.App(
-        middleware=[RequestIdMiddleware(), BodyLimitMiddleware(settings.server.max_body_bytes), DatabaseMiddleware()],
-    )
+    middleware: list[Any] = [
+        RequestIdMiddleware(),
+        BodyLimitMiddleware(settings.server.max_body_bytes),
+        DatabaseMiddleware(),
+        AuthenticationMiddleware(runtime.clock),
+    ]
+    app: WSGIApp = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     http_errors.install(app)
     app.add_route("/healthz", HealthResource())
     app.add_route("/readyz", ReadinessResource(runtime))
+    app.add_route("/openapi.json", OpenAPIResource())
     for name in names:
         MOUNTS[name](app, runtime)
     return app

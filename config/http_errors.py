@@ -96,7 +96,8 @@ def handle_http_error(
     code = (exc.title or "error").lower().replace(" ", "_")
     problem(resp, status, exc.description or exc.title or "", code)
     headers = exc.headers or {}
-    for name, value in headers.items() if isinstance(headers, dict) else headers:
+    pairs: list[tuple[str, str]] = list(headers.items()) if isinstance(headers, dict) else list(headers)  # type: ignore[arg-type]
+    for name, value in pairs:
         resp.set_header(name, value)
 
 

@@ -28,7 +28,7 @@ class Job:
     run: Callable[[Runtime], str]
 
 
-# Packages add their jobs here (name → Job), in the order they should run.
+# Every job by name, in the order they run (filled from _all_jobs at the end of this module).
 JOBS: dict[str, Job] = {}
 
 
@@ -49,7 +49,9 @@ def _run(job: Job, runtime: Runtime) -> str:
     except Exception as exc:  # a failing job must not stop the others; it is logged and retried
         logger.exception("job %s failed", job.name)
         return f"failed: {type(exc).__name__}"
-    logger.info("job %s: %s", job.name, summary, extra={"job": job.name, "seconds": round(time.monotonic() - started, 3)})
+    logger.info(
+        "job %s: %s", job.name, summary, extra={"job": job.name, "seconds": round(time.monotonic() - started, 3)}
+    )
     return summary
 
 
@@ -63,3 +65,23 @@ def loop(runtime: Runtime, stop: threading.Event | None = None, tick_seconds: fl
                 _run(job, runtime)
                 due[name] = time.monotonic() + job.interval_seconds
         stop.wait(tick_seconds)
+
+
+
+def _all_jobs() -> list[Job]:
+    from config.wiring import ca, enrollment, ocsp
+
+    return [
+        # Holds expire before the CRLs are built, so one run publishes their revocations.
+        Job("ca.holds.expire", 300, ca.expire_holds_job),
+        Job("ca.crl.publish_due", 15, ca.crl_publish_due_job),
+        Job("ca.ocsp_signers.renew", 3600, ca.renew_ocsp_signers_job),
+        Job("ocsp.presign", 60, ocsp.presign_job),
+        Job("enrollment.expire_applications", 300, enrollment.expire_applications_job),
+        Job("enrollment.expiry_reminders", 3600, enrollment.expiry_reminders_job),
+        Job("enrollment.send_mail", 30, enrollment.send_mail_job),
+        Job("enrollment.housekeeping", 3600, enrollment.housekeeping_job),
+    ]
+
+
+JOBS.update((job.name, job) for job in _all_jobs())

@@ -37,9 +37,7 @@ class JSONFormatter(logging.Formatter):
 # A safety net, not the policy: code never logs personal data, and anything shaped like a PESEL,
 # a semantics identifier or a Polish ID card / passport number that slips through (from a
 # library's message, say) is masked before the line is written.
-_PERSONAL = re.compile(
-    r"\b(?:(?P<prefix>PNOPL|IDCPL|PASPL|TINPL)-[0-9A-Z]+|\d{11}|[A-Z]{3}\d{6}|[A-Z]{2}\d{7})\b"
-)
+_PERSONAL = re.compile(r"\b(?:(?P<prefix>PNOPL|IDCPL|PASPL|TINPL)-[0-9A-Z]+|\d{11}|[A-Z]{3}\d{6}|[A-Z]{2}\d{7})\b")
 
 
 def redact(text: str) -> str:

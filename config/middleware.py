@@ -57,9 +57,17 @@ class DatabaseMiddleware:
 
 
 class BodyLimitMiddleware:
+    """Refuses bodies over the limit with 413 problem+json — except on protocol resources that
+    declare ``speaks_own_protocol = True`` (OCSP, TSA): they enforce their own, smaller limit and
+    answer in their protocol's terms."""
+
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
 
-    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
+    ) -> None:
+        if getattr(resource, "speaks_own_protocol", False):
+            return
         if req.content_length is not None and req.content_length > self.max_bytes:
             raise PayloadTooLargeError(f"request body exceeds {self.max_bytes} bytes", limit=self.max_bytes)

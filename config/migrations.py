@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from ca import migrations as ca_steps
+from core import migrations_list as core_steps
 from core.migrations import Migration
+from enrollment import migrations as enrollment_steps
+from ocsp import migrations as ocsp_steps
+from tsa import migrations as tsa_steps
 
 
 def all_migrations() -> list[Migration]:
-    from ca.migrations import MIGRATIONS as ca
-    from core.migrations_list import MIGRATIONS as core
-
-    return [*core, *ca]
+    return [
+        *core_steps.MIGRATIONS,
+        *ca_steps.MIGRATIONS,
+        *ocsp_steps.MIGRATIONS,
+        *tsa_steps.MIGRATIONS,
+        *enrollment_steps.MIGRATIONS,
+    ]

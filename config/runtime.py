@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TypeAlias
+
+import falcon
 
 from config.settings import Settings
 from core.clock import Clock, SystemClock
 from hsm.base import KeyStore
 from hsm.factory import open_key_store
+
+# The WSGI app type every mount function receives.
+WSGIApp: TypeAlias = "falcon.App[falcon.Request, falcon.Response]"
 
 
 @dataclass

@@ -40,7 +40,7 @@ class ServerSettings:
     timeout_seconds: int = 30
     max_body_bytes: int = 25 * 1024 * 1024
     # Services mounted by create_app when none are named explicitly.
-    services: tuple[str, ...] = ("ca",)
+    services: tuple[str, ...] = ("ca", "ocsp", "tsa", "enrollment", "verifier")
     # Run the periodic jobs loop beside the gunicorn workers (one per host; jobs are multi-host safe).
     run_jobs: bool = True
 
@@ -105,7 +105,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
     for section, keys in SECRET_KEYS.items():
         for key in keys:
             if key in data.get(section, {}):
-                raise ConfigurationError(f"{section}.{key}", "is a secret: set it in the environment or a secret file, not TOML")
+                raise ConfigurationError(
+                    f"{section}.{key}", "is a secret: set it in the environment or a secret file, not TOML"
+                )
     keystore = dict(data.get("keystore", {}))
     pin_file = keystore.pop("pin_file", None)
     data["keystore"] = keystore
@@ -146,7 +148,7 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX):
             continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
         if not parts:
             continue
         target = result

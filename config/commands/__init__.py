@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from config.commands import audit_cmd, ca_cmd, db_cmd, demo_cmd, jobs_cmd
+from config.commands import audit_cmd, ca_cmd, cert_cmd, crl_cmd, db_cmd, demo_cmd, enrollment_cmd, jobs_cmd
 from config.commands.context import CommandContext
 
-COMMAND_MODULES = [db_cmd, ca_cmd, audit_cmd, demo_cmd, jobs_cmd]
+COMMAND_MODULES = [db_cmd, ca_cmd, audit_cmd, demo_cmd, jobs_cmd, cert_cmd, crl_cmd, enrollment_cmd]
 
 __all__ = ["COMMAND_MODULES", "CommandContext"]

@@ -29,8 +29,12 @@ def test_personal_identifiers_are_masked(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["serial 478EDE621E906A0B9628A9D5B32E94A38BA1E7C2", "request 0f8e9b2c4d5a6e7f8091a2b3c4d5e6f7",
-     "took 12.5 ms at 2026-11-22T16:35:07+00:00", "application 42 issued"],
+    [
+        "serial 478EDE621E906A0B9628A9D5B32E94A38BA1E7C2",
+        "request 0f8e9b2c4d5a6e7f8091a2b3c4d5e6f7",
+        "took 12.5 ms at 2026-11-22T16:35:07+00:00",
+        "application 42 issued",
+    ],
 )
 def test_ordinary_values_are_kept(text: str) -> None:
     assert redact(text) == text
