@@ -14,57 +14,30 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
 from ca.x509util import signature_hash
+from core.der import BIT_STRING as TAG_BIT_STRING
+from core.der import GENERALIZED_TIME as TAG_GENERALIZED_TIME
+from core.der import OCTET_STRING as TAG_OCTET_STRING
+from core.der import SEQUENCE as TAG_SEQUENCE
+from core.der import UTC_TIME as TAG_UTC_TIME
+from core.der import integer, integer_from_hex, length, oid, sequence, tlv
 
-TAG_BOOLEAN = 0x01
-TAG_INTEGER = 0x02
-TAG_BIT_STRING = 0x03
-TAG_OCTET_STRING = 0x04
-TAG_OID = 0x06
-TAG_UTC_TIME = 0x17
-TAG_GENERALIZED_TIME = 0x18
-TAG_SEQUENCE = 0x30
-
-
-def length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(raw),)) + raw
-
-
-def tlv(tag: int, content: bytes | bytearray) -> bytes:
-    return bytes((tag,)) + length(len(content)) + bytes(content)
-
-
-def sequence(*parts: bytes) -> bytes:
-    return tlv(TAG_SEQUENCE, b"".join(parts))
-
-
-def integer(value: int) -> bytes:
-    if value < 0:
-        raise ValueError("only non-negative INTEGERs are needed here")
-    return tlv(TAG_INTEGER, value.to_bytes(value.bit_length() // 8 + 1, "big"))
-
-
-def integer_from_hex(text: str) -> bytes:
-    """INTEGER from a canonical even-length hex serial (no int round trip: the hot loop)."""
-    raw = bytes.fromhex(text).lstrip(b"\x00") or b"\x00"
-    if raw[0] & 0x80:
-        raw = b"\x00" + raw
-    return bytes((TAG_INTEGER, len(raw))) + raw
-
-
-def oid(dotted: str) -> bytes:
-    arcs = [int(a) for a in dotted.split(".")]
-    body = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        rest = arc >> 7
-        chunk = [arc & 0x7F]
-        while rest:
-            chunk.append(0x80 | (rest & 0x7F))
-            rest >>= 7
-        body.extend(reversed(chunk))
-    return tlv(TAG_OID, body)
+__all__ = [
+    "TAG_BIT_STRING",
+    "TAG_GENERALIZED_TIME",
+    "TAG_OCTET_STRING",
+    "TAG_SEQUENCE",
+    "TAG_UTC_TIME",
+    "extension",
+    "integer",
+    "integer_from_hex",
+    "length",
+    "oid",
+    "sequence",
+    "signature_algorithm",
+    "time",
+    "time_from_db",
+    "tlv",
+]
 
 
 def time(value: datetime) -> bytes:

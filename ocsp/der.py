@@ -7,9 +7,36 @@ GnuTLS, pyhanko-certvalidator).
 
 from __future__ import annotations
 
-from datetime import datetime
+from core.der import (
+    NULL,
+    bit_string,
+    enumerated,
+    explicit,
+    generalized_time,
+    integer,
+    length,
+    octet_string,
+    sequence,
+    tlv,
+)
 
-NULL = b"\x05\x00"
+__all__ = [
+    "CRL_REASON_CODES",
+    "HASH_OIDS",
+    "NULL",
+    "OID_BASIC",
+    "OID_NONCE",
+    "bit_string",
+    "cert_id",
+    "enumerated",
+    "explicit",
+    "generalized_time",
+    "integer",
+    "length",
+    "octet_string",
+    "sequence",
+    "tlv",
+]
 # 1.3.6.1.5.5.7.48.1.1 id-pkix-ocsp-basic, 1.3.6.1.5.5.7.48.1.2 id-pkix-ocsp-nonce
 OID_BASIC = bytes.fromhex("06092b0601050507300101")
 OID_NONCE = bytes.fromhex("06092b0601050507300102")
@@ -32,47 +59,6 @@ CRL_REASON_CODES = {
     "privilege_withdrawn": 9,
     "aa_compromise": 10,
 }
-
-
-def length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(raw),)) + raw
-
-
-def tlv(tag: int, content: bytes) -> bytes:
-    return bytes((tag,)) + length(len(content)) + content
-
-
-def sequence(*parts: bytes) -> bytes:
-    return tlv(0x30, b"".join(parts))
-
-
-def octet_string(value: bytes) -> bytes:
-    return tlv(0x04, value)
-
-
-def bit_string(value: bytes) -> bytes:
-    return tlv(0x03, b"\x00" + value)
-
-
-def integer(value: int) -> bytes:
-    size = ((value if value >= 0 else -value - 1).bit_length() + 8) // 8
-    return tlv(0x02, value.to_bytes(size, "big", signed=True))
-
-
-def enumerated(value: int) -> bytes:
-    return tlv(0x0A, integer(value)[2:])
-
-
-def generalized_time(value: datetime) -> bytes:
-    """RFC 5280 §4.1.2.5.2 form: YYYYMMDDHHMMSSZ, no fractions (callers pass UTC)."""
-    return tlv(0x18, value.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
-
-
-def explicit(number: int, content: bytes) -> bytes:
-    return tlv(0xA0 | number, content)
 
 
 def cert_id(algorithm: str, name_hash: bytes, key_hash: bytes, serial: int) -> bytes:

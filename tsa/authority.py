@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ca.serials import to_hex
 from ca.x509util import signature_hash
-from tsa import der
+from core import der
 from tsa.query import TimeStampQuery
 
 ID_SIGNED_DATA = "1.2.840.113549.1.7.2"

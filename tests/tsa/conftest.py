@@ -13,11 +13,11 @@ from asn1crypto import algos, cms, core, tsp
 from falcon import testing
 
 from config.settings import Settings
+from core import der
 from core.clock import FrozenClock
 from hsm.software import SoftwareKeyStore
 from tests.conftest import make_client
 from tests.pki import TestPKI
-from tsa import der
 from tsa.clock_guard import SyncStatus
 from tsa.service import TimeStampService
 from tsa.settings import TSASettings
