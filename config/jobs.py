@@ -67,7 +67,6 @@ def loop(runtime: Runtime, stop: threading.Event | None = None, tick_seconds: fl
         stop.wait(tick_seconds)
 
 
-
 def _all_jobs() -> list[Job]:
     from config.wiring import ca, enrollment, ocsp
 
