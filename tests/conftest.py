@@ -3,6 +3,7 @@ SEKAP_TRUST_TEST_DATABASE_URL names one), a frozen clock, software and SoftHSM2 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,59 @@ POSTGRES_URL = os.environ.get("SEKAP_TRUST_TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("SEKAP_TRUST_REQUIRE_POSTGRES") == "1"
 
 _pg_schema_ready = False
+
+# Identifier vectors of ../shared/REFERENCE.md used across the suite: none may reach a log line.
+PERSONAL_VECTORS = frozenset(
+    {
+        "44051401359",
+        "02211307589",
+        "02070803628",
+        "83071503434",
+        "99923112316",
+        "04422900119",
+        "00610100006",
+        "ABA300000",
+        "ABS123456",
+        "CC7999486",
+    }
+)
+# Tests that log personal data on purpose, to prove the redaction works.
+_DELIBERATE_LOGGERS = ("tests.logging",)
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # peewee's DEBUG lines carry SQL parameters; production keeps that logger at INFO.
+        if record.name.startswith(_DELIBERATE_LOGGERS) or (record.name == "peewee" and record.levelno < logging.INFO):
+            return
+        self.count += 1
+        text = record.getMessage() + " " + " ".join(map(str, record.__dict__.values()))
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        for value in PERSONAL_VECTORS:
+            if value in text:
+                self.leaks.append(f"{record.name}: {value} in {record.getMessage()[:200]!r}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_personal_data_in_any_log_line() -> Iterator[None]:
+    """README: PESEL and document numbers never appear in logs. Every log record of the whole
+    suite (DEBUG and up) is scanned for the identifier vectors the tests use."""
+    handler = _LogCapture()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(previous)
+    assert handler.count, "the log capture saw nothing: the check would be vacuous"
+    assert not handler.leaks, f"personal data in log lines: {handler.leaks[:5]}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
