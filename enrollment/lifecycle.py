@@ -23,6 +23,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ca.serials import from_hex, to_hex
 from ca.settings import CASettings
 from core import audit
 from core.auth import Principal
@@ -103,12 +104,13 @@ def status_view(cert: CitizenCertificate, state: CertificateState) -> dict[str, 
 
 
 def _serial(value: Any) -> str:
+    """The canonical hex form (ca.serials) of a serial given by a client."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError.single("serial", "is required", "required")
-    cleaned = value.strip().replace(":", "").upper()
-    if len(cleaned) > 40 or any(c not in "0123456789ABCDEF" for c in cleaned):
-        raise ValidationError.single("serial", "must be the certificate serial in hex")
-    return cleaned if len(cleaned) % 2 == 0 else "0" + cleaned
+    try:
+        return to_hex(from_hex(value))
+    except ValueError:
+        raise ValidationError.single("serial", "must be the certificate serial in hex") from None
 
 
 class Lifecycle:
