@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, Self, TypeVar
 
 import pkcs11
 from cryptography.hazmat.primitives import _serialization, hashes
@@ -853,15 +853,37 @@ def _refuse(label: str, action: str) -> NoReturn:
     raise TypeError(f"key {label!r} lives in a PKCS#11 token and cannot be {action}")
 
 
-class PKCS11RSAPrivateKey(rsa.RSAPrivateKey):
-    """An RSA key in a token: signs PKCS#1 v1.5 and PSS; decryption and export are refused."""
+_PublicT = TypeVar("_PublicT")
 
-    def __init__(self, store: PKCS11KeyStore, label: str, key_id: bytes, public: rsa.RSAPublicKey) -> None:
+
+class _TokenKey(Generic[_PublicT]):
+    """What every token key handle shares: its label and key id, a cached public key, no export,
+    and copies that are the same handle (the key itself never leaves the token)."""
+
+    def __init__(self, store: PKCS11KeyStore, label: str, key_id: bytes, public: _PublicT) -> None:
         self._store, self._label, self._key_id, self._public = store, label, key_id, public
 
     @property
     def label(self) -> str:
         return self._label
+
+    def private_bytes(
+        self,
+        encoding: _serialization.Encoding,
+        format: _serialization.PrivateFormat,
+        encryption_algorithm: _serialization.KeySerializationEncryption,
+    ) -> bytes:
+        _refuse(self._label, "exported")
+
+    def __copy__(self) -> Self:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Self:
+        return self
+
+
+class PKCS11RSAPrivateKey(_TokenKey[rsa.RSAPublicKey], rsa.RSAPrivateKey):
+    """An RSA key in a token: signs PKCS#1 v1.5 and PSS; decryption and export are refused."""
 
     @property
     def key_size(self) -> int:
@@ -923,33 +945,12 @@ class PKCS11RSAPrivateKey(rsa.RSAPrivateKey):
     def private_numbers(self) -> rsa.RSAPrivateNumbers:
         _refuse(self._label, "exported")
 
-    def private_bytes(
-        self,
-        encoding: _serialization.Encoding,
-        format: _serialization.PrivateFormat,
-        encryption_algorithm: _serialization.KeySerializationEncryption,
-    ) -> bytes:
-        _refuse(self._label, "exported")
-
-    def __copy__(self) -> PKCS11RSAPrivateKey:
-        return self  # a handle; copies would be identical
-
-    def __deepcopy__(self, memo: dict[int, object]) -> PKCS11RSAPrivateKey:
-        return self
-
     def __repr__(self) -> str:
         return f"<PKCS11RSAPrivateKey {self._label!r} ({self.key_size} bits) on {self._store.token_label!r}>"
 
 
-class PKCS11ECPrivateKey(ec.EllipticCurvePrivateKey):
+class PKCS11ECPrivateKey(_TokenKey[ec.EllipticCurvePublicKey], ec.EllipticCurvePrivateKey):
     """An EC key in a token: signs ECDSA (digest computed here, DER signature); no ECDH, no export."""
-
-    def __init__(self, store: PKCS11KeyStore, label: str, key_id: bytes, public: ec.EllipticCurvePublicKey) -> None:
-        self._store, self._label, self._key_id, self._public = store, label, key_id, public
-
-    @property
-    def label(self) -> str:
-        return self._label
 
     @property
     def curve(self) -> ec.EllipticCurve:
@@ -978,33 +979,12 @@ class PKCS11ECPrivateKey(ec.EllipticCurvePrivateKey):
     def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
         _refuse(self._label, "exported")
 
-    def private_bytes(
-        self,
-        encoding: _serialization.Encoding,
-        format: _serialization.PrivateFormat,
-        encryption_algorithm: _serialization.KeySerializationEncryption,
-    ) -> bytes:
-        _refuse(self._label, "exported")
-
-    def __copy__(self) -> PKCS11ECPrivateKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> PKCS11ECPrivateKey:
-        return self
-
     def __repr__(self) -> str:
         return f"<PKCS11ECPrivateKey {self._label!r} ({self.curve.name}) on {self._store.token_label!r}>"
 
 
-class PKCS11Ed25519PrivateKey(ed25519.Ed25519PrivateKey):
+class PKCS11Ed25519PrivateKey(_TokenKey[ed25519.Ed25519PublicKey], ed25519.Ed25519PrivateKey):
     """An Ed25519 key in a token: pure EdDSA (CKM_EDDSA over the whole message); no export."""
-
-    def __init__(self, store: PKCS11KeyStore, label: str, key_id: bytes, public: ed25519.Ed25519PublicKey) -> None:
-        self._store, self._label, self._key_id, self._public = store, label, key_id, public
-
-    @property
-    def label(self) -> str:
-        return self._label
 
     def public_key(self) -> ed25519.Ed25519PublicKey:
         return self._public
@@ -1019,22 +999,8 @@ class PKCS11Ed25519PrivateKey(ed25519.Ed25519PrivateKey):
 
         return self._store._sign(self._label, self._key_id, choose)
 
-    def private_bytes(
-        self,
-        encoding: _serialization.Encoding,
-        format: _serialization.PrivateFormat,
-        encryption_algorithm: _serialization.KeySerializationEncryption,
-    ) -> bytes:
-        _refuse(self._label, "exported")
-
     def private_bytes_raw(self) -> bytes:
         _refuse(self._label, "exported")
-
-    def __copy__(self) -> PKCS11Ed25519PrivateKey:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> PKCS11Ed25519PrivateKey:
-        return self
 
     def __repr__(self) -> str:
         return f"<PKCS11Ed25519PrivateKey {self._label!r} on {self._store.token_label!r}>"
