@@ -14,6 +14,7 @@ row, writes its audit record and sets ``status_changed_at`` (what the CRL and OC
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from ca.errors import CertificateNotFoundError, ReasonError, RevocationError
 from ca.hierarchy import authority
@@ -62,6 +63,31 @@ class RevocationService:
             raise RevocationError("a root certificate cannot be revoked on its own CRL", serial=text, state=row.state)
         return issuer_row, row
 
+    def _record_change(
+        self,
+        issuer_row: Authority,
+        row: Certificate,
+        now: datetime,
+        *,
+        action: str,
+        actor: str,
+        details: dict[str, Any],
+    ) -> None:
+        """Every status change goes through here: the stamp OCSP and the CRL job look for, the
+        per-CA change counter (robust to clock steps), and the audit record, in the caller's
+        transaction."""
+        row.status_changed_at = now
+        row.save()
+        count_change(issuer_row)
+        audit.record(
+            self.clock,
+            actor=actor,
+            action=action,
+            object_type="certificate",
+            object_id=f"{issuer_row.name}:{row.serial}",
+            details=details,
+        )
+
     def revoke(
         self, issuer: str, serial: str, reason: str, *, actor: str, invalidity_date: datetime | None = None
     ) -> Certificate:
@@ -87,15 +113,12 @@ class RevocationService:
             row.revocation_reason = reason
             if invalidity_date is not None:
                 row.invalidity_date = ensure_utc(invalidity_date)
-            row.status_changed_at = now
-            row.save()
-            count_change(issuer_row)
-            audit.record(
-                self.clock,
-                actor=actor,
+            self._record_change(
+                issuer_row,
+                row,
+                now,
                 action=action,
-                object_type="certificate",
-                object_id=f"{issuer_row.name}:{row.serial}",
+                actor=actor,
                 details={
                     "reason": reason,
                     "previous": previous,
@@ -119,16 +142,8 @@ class RevocationService:
                 raise RevocationError("the certificate has expired", serial=row.serial, state="expired")
             row.revocation_reason = HOLD
             row.revoked_at = now
-            row.status_changed_at = now
-            row.save()
-            count_change(issuer_row)
-            audit.record(
-                self.clock,
-                actor=actor,
-                action="certificate.suspend",
-                object_type="certificate",
-                object_id=f"{issuer_row.name}:{row.serial}",
-                details={"state": row.state},
+            self._record_change(
+                issuer_row, row, now, action="certificate.suspend", actor=actor, details={"state": row.state}
             )
             return row
 
@@ -147,15 +162,12 @@ class RevocationService:
             row.revocation_reason = None
             row.revoked_at = None
             row.invalidity_date = None
-            row.status_changed_at = now
-            row.save()
-            count_change(issuer_row)
-            audit.record(
-                self.clock,
-                actor=actor,
+            self._record_change(
+                issuer_row,
+                row,
+                now,
                 action="certificate.resume",
-                object_type="certificate",
-                object_id=f"{issuer_row.name}:{row.serial}",
+                actor=actor,
                 details={"suspended_at": suspended_at.isoformat() if suspended_at else None},
             )
             return row
@@ -178,16 +190,12 @@ class RevocationService:
                 if row is None or row.revocation_reason != HOLD or row.revoked_at > cutoff:
                     continue  # resumed or handled by another host meanwhile
                 row.revocation_reason = self.settings.hold_expiry_reason
-                row.status_changed_at = now
-                row.save()
-                count_change(row.issuer)
-                issuer_name = row.issuer.name
-                audit.record(
-                    self.clock,
-                    actor=actor,
+                self._record_change(
+                    row.issuer,
+                    row,
+                    now,
                     action="certificate.hold_expired",
-                    object_type="certificate",
-                    object_id=f"{issuer_name}:{row.serial}",
+                    actor=actor,
                     details={
                         "reason": row.revocation_reason,
                         "revoked_at": row.revoked_at.isoformat(),
