@@ -53,6 +53,12 @@ def _post(url: str, body: bytes) -> bytes:
         return bytes(response.read())
 
 
+def _ts_verify(reply: Path, root: Path, tsa_pem: Path, *source: str) -> list[str]:
+    """`openssl ts -verify` of a reply against its query (-queryfile) or data (-data), trusting
+    only our root, with the TSA certificate offered as untrusted (RFC 3161 §2.4.2 checks)."""
+    return ["ts", "-verify", "-in", str(reply), *source, "-CAfile", str(root), "-untrusted", str(tsa_pem)]
+
+
 def _run(*args: str, cwd: Path | None = None) -> str:
     result = subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, f"{args[0]} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
@@ -78,30 +84,12 @@ def test_openssl_query_and_verify(tsa_url: str, pki: TestPKI, tmp_path: Path, di
     # RFC 3161 §2.4.2 checks by openssl: imprint, nonce, signature, ESSCertIDv2, EKU, chain.
     out = _run(
         openssl,
-        "ts",
-        "-verify",
-        "-in",
-        str(reply),
-        "-queryfile",
-        str(query),
-        "-CAfile",
-        str(root),
-        "-untrusted",
-        str(tsa_pem),
+        *_ts_verify(reply, root, tsa_pem, "-queryfile", str(query)),
     )
     assert "Verification: OK" in out
     out = _run(
         openssl,
-        "ts",
-        "-verify",
-        "-in",
-        str(reply),
-        "-data",
-        str(data),
-        "-CAfile",
-        str(root),
-        "-untrusted",
-        str(tsa_pem),
+        *_ts_verify(reply, root, tsa_pem, "-data", str(data)),
     )
     assert "Verification: OK" in out
     assert TSAToken.select().count() == 1
@@ -121,32 +109,14 @@ def test_openssl_without_cert_req_and_tampered_data(tsa_url: str, pki: TestPKI, 
     # No certificate in the token: openssl needs it from -untrusted.
     out = _run(
         openssl,
-        "ts",
-        "-verify",
-        "-in",
-        str(reply),
-        "-queryfile",
-        str(query),
-        "-CAfile",
-        str(root),
-        "-untrusted",
-        str(tsa_pem),
+        *_ts_verify(reply, root, tsa_pem, "-queryfile", str(query)),
     )
     assert "Verification: OK" in out
     data.write_bytes(b"tampered")
     result = subprocess.run(
         [
             openssl,
-            "ts",
-            "-verify",
-            "-in",
-            str(reply),
-            "-data",
-            str(data),
-            "-CAfile",
-            str(root),
-            "-untrusted",
-            str(tsa_pem),
+            *_ts_verify(reply, root, tsa_pem, "-data", str(data)),
         ],
         capture_output=True,
         text=True,
