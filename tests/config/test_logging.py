@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 
 import pytest
 
-from config.logging_setup import JSONFormatter, RedactingFormatter, configure_logging, redact
+from config.logging_setup import ACCESS_LOG, JSONFormatter, RedactingFormatter, configure_logging, redact
 from config.settings import LoggingSettings
 from core.request_context import request_id
 
@@ -68,3 +69,70 @@ def test_peewee_sql_parameters_are_never_logged_even_at_debug() -> None:
         root.handlers[:], level = saved
         root.setLevel(level)
         logging.getLogger("peewee").setLevel(logging.NOTSET)
+
+
+def test_access_lines_go_straight_to_the_json_handler_with_the_path_masked() -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging(LoggingSettings(level="INFO", json=True))
+        (handler,) = root.handlers
+        assert isinstance(handler, logging.StreamHandler)
+        stream = io.StringIO()
+        handler.setStream(stream)
+        ACCESS_LOG.write("GET", "/x/44051401359", "404 Not Found", 1.5, "rid-9")
+        ACCESS_LOG.flush()
+        entry = json.loads(stream.getvalue())
+        assert entry["message"] == "GET /x/[redacted] 404 Not Found"
+        assert entry["request_id"] == "rid-9" and entry["duration_ms"] == 1.5
+        # Below INFO nothing is written; plain-text logging uses the ordinary logger path.
+        configure_logging(LoggingSettings(level="WARNING", json=True))
+        root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        ACCESS_LOG.write("GET", "/y", "200 OK", 1.0, None)
+        ACCESS_LOG.flush()
+        assert "/y" not in stream.getvalue()
+    finally:
+        ACCESS_LOG.write_direct_to(None)
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        logging.getLogger("peewee").setLevel(logging.NOTSET)
+
+
+class _CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_access_lines_are_written_in_whole_line_chunks_of_at_most_pipe_buf() -> None:
+    """POSIX write(2): at most PIPE_BUF (4096) octets are written to a pipe atomically, so
+    chunks of whole lines up to that size never interleave with other workers' lines."""
+    stream = _CountingStream()
+    ACCESS_LOG.write_direct_to(logging.StreamHandler(stream))
+    try:
+        for n in range(100):
+            ACCESS_LOG.write("POST", f"/ocsp/{n}", "200 OK", 0.5, f"rid-{n}")
+        assert stream.writes, "a full buffer is written without waiting for the timer"
+        ACCESS_LOG.flush()
+    finally:
+        ACCESS_LOG.write_direct_to(None)
+    assert all(len(chunk.encode()) <= 4096 and chunk.endswith("\n") for chunk in stream.writes)
+    lines = stream.getvalue().splitlines()
+    assert [json.loads(line)["request_id"] for line in lines] == [f"rid-{n}" for n in range(100)]
+
+
+def test_buffered_access_lines_are_flushed_within_a_second() -> None:
+    stream = _CountingStream()
+    ACCESS_LOG.write_direct_to(logging.StreamHandler(stream))
+    try:
+        ACCESS_LOG.write("GET", "/healthz", "200 OK", 0.1, None)
+        deadline = time.monotonic() + 5 * ACCESS_LOG.FLUSH_SECONDS
+        while not stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        ACCESS_LOG.write_direct_to(None)
+    assert json.loads(stream.getvalue())["message"] == "GET /healthz 200 OK"
