@@ -1,9 +1,11 @@
-"""A minimal DER writer (ITU-T X.690) for hot paths: one-pass CRLs, OCSP responses, TSA tokens.
+"""A minimal DER writer (ITU-T X.690) for hot paths: one-pass CRLs, OCSP responses, TSA tokens,
+and the one-element reader (:func:`read_tlv`) behind the OCSP request and TSA query fast paths.
 
 Building asn1crypto or cryptography objects per item is an order of magnitude slower than
 writing the few structures that change per request or per CRL entry. Everything written here is
 checked against asn1crypto's strict parser in tests/core/test_der.py, and each user's output
-against independent parsers (cryptography, OpenSSL, GnuTLS) in its own tests.
+against independent parsers (cryptography, OpenSSL, GnuTLS) in its own tests. The reader's users
+fall back to asn1crypto whenever it returns None, and their tests check both parsers agree.
 """
 
 from __future__ import annotations
@@ -98,6 +100,31 @@ def oid(dotted: str) -> bytes:
             rest >>= 7
         body.extend(reversed(chunk))
     return tlv(OBJECT_IDENTIFIER, body)
+
+
+def read_tlv(data: bytes, pos: int, end: int) -> tuple[int, int, int] | None:
+    """(tag, content start, content end) of the DER element at ``pos``; None unless it is a
+    single-octet tag with a minimal definite length (X.690 §10.1) that fits before ``end``."""
+    if pos + 2 > end:
+        return None
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        return None
+    first = data[pos + 1]
+    start = pos + 2
+    if first < 0x80:
+        size = first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 3 or start + count > end or data[start] == 0:
+            return None
+        size = int.from_bytes(data[start : start + count], "big")
+        if size < 0x80:
+            return None
+        start += count
+    if start + size > end:
+        return None
+    return tag, start, start + size
 
 
 def generalized_time(value: datetime) -> bytes:

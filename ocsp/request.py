@@ -16,6 +16,7 @@ from typing import Any
 from asn1crypto import core as asn1_core
 from asn1crypto import ocsp as asn1_ocsp
 
+from core.der import read_tlv
 from ocsp.errors import MalformedRequestError
 
 # CertID hash algorithms we index (OID → name, digest length).
@@ -204,46 +205,21 @@ _NONCE_OID_DER = bytes.fromhex("06092b0601050507300102")
 _NULL = b"\x05\x00"
 
 
-def _tlv(data: bytes, pos: int, end: int) -> tuple[int, int, int] | None:
-    """(tag, content start, content end) of the DER element at ``pos``; None unless it is a
-    single-octet tag with a minimal definite length that fits before ``end``."""
-    if pos + 2 > end:
-        return None
-    tag = data[pos]
-    if tag & 0x1F == 0x1F:
-        return None
-    first = data[pos + 1]
-    start = pos + 2
-    if first < 0x80:
-        size = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 3 or start + count > end or data[start] == 0:
-            return None
-        size = int.from_bytes(data[start : start + count], "big")
-        if size < 0x80:
-            return None
-        start += count
-    if start + size > end:
-        return None
-    return tag, start, start + size
-
-
 def _parse_simple(der: bytes) -> ParsedRequest | None:
     end = len(der)
-    outer = _tlv(der, 0, end)
+    outer = read_tlv(der, 0, end)
     if outer is None or outer[0] != 0x30 or outer[2] != end:
         return None
-    tbs = _tlv(der, outer[1], end)
+    tbs = read_tlv(der, outer[1], end)
     if tbs is None or tbs[0] != 0x30 or tbs[2] != end:  # no optionalSignature
         return None
-    request_list = _tlv(der, tbs[1], tbs[2])
+    request_list = read_tlv(der, tbs[1], tbs[2])
     if request_list is None or request_list[0] != 0x30:  # no version, no requestorName
         return None
-    request = _tlv(der, request_list[1], request_list[2])
+    request = read_tlv(der, request_list[1], request_list[2])
     if request is None or request[0] != 0x30 or request[2] != request_list[2]:  # exactly one
         return None
-    cert_id = _tlv(der, request[1], request[2])
+    cert_id = read_tlv(der, request[1], request[2])
     if cert_id is None or cert_id[0] != 0x30 or cert_id[2] != request[2]:  # no single extensions
         return None
     parsed = _simple_cert_id(der, cert_id)
@@ -259,7 +235,7 @@ def _parse_simple(der: bytes) -> ParsedRequest | None:
 
 def _simple_cert_id(der: bytes, cert_id: tuple[int, int, int]) -> CertID | None:
     _tag, start, end = cert_id
-    algorithm = _tlv(der, start, end)
+    algorithm = read_tlv(der, start, end)
     if algorithm is None or algorithm[0] != 0x30:
         return None
     body = der[algorithm[1] : algorithm[2]]
@@ -267,13 +243,13 @@ def _simple_cert_id(der: bytes, cert_id: tuple[int, int, int]) -> CertID | None:
     if oid is None:
         return None
     name, length = _HASH_BY_DER[oid]
-    name_hash = _tlv(der, algorithm[2], end)
+    name_hash = read_tlv(der, algorithm[2], end)
     if name_hash is None or name_hash[0] != 0x04 or name_hash[2] - name_hash[1] != length:
         return None
-    key_hash = _tlv(der, name_hash[2], end)
+    key_hash = read_tlv(der, name_hash[2], end)
     if key_hash is None or key_hash[0] != 0x04 or key_hash[2] - key_hash[1] != length:
         return None
-    serial = _tlv(der, key_hash[2], end)
+    serial = read_tlv(der, key_hash[2], end)
     if serial is None or serial[0] != 0x02 or serial[2] != end or serial[2] == serial[1]:
         return None
     raw = der[serial[1] : serial[2]]
@@ -297,28 +273,28 @@ def _element(der: bytes, content_start: int, content_end: int) -> bytes:
 
 def _simple_nonce(der: bytes, start: int, end: int) -> bytes | None:
     """``[2] EXPLICIT Extensions`` holding exactly one non-duplicated nonce extension."""
-    wrapper = _tlv(der, start, end)
+    wrapper = read_tlv(der, start, end)
     if wrapper is None or wrapper[0] != 0xA2 or wrapper[2] != end:
         return None
-    extensions = _tlv(der, wrapper[1], wrapper[2])
+    extensions = read_tlv(der, wrapper[1], wrapper[2])
     if extensions is None or extensions[0] != 0x30 or extensions[2] != wrapper[2]:
         return None
-    extension = _tlv(der, extensions[1], extensions[2])
+    extension = read_tlv(der, extensions[1], extensions[2])
     if extension is None or extension[0] != 0x30 or extension[2] != extensions[2]:
         return None
-    oid = _tlv(der, extension[1], extension[2])
+    oid = read_tlv(der, extension[1], extension[2])
     if oid is None or der[extension[1] : oid[2]] != _NONCE_OID_DER:
         return None
     position = oid[2]
-    field = _tlv(der, position, extension[2])
+    field = read_tlv(der, position, extension[2])
     if field is not None and field[0] == 0x01:  # critical BOOLEAN: only TRUE is valid DER here
         if der[field[1] : field[2]] != b"\xff":
             return None
         position = field[2]
-        field = _tlv(der, position, extension[2])
+        field = read_tlv(der, position, extension[2])
     if field is None or field[0] != 0x04 or field[2] != extension[2]:
         return None
-    inner = _tlv(der, field[1], field[2])
+    inner = read_tlv(der, field[1], field[2])
     if inner is None or inner[0] != 0x04 or inner[2] != field[2]:
         return None
     nonce = der[inner[1] : inner[2]]
