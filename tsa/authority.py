@@ -14,6 +14,7 @@ keeps the signed attributes to what RFC 3161 needs).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -131,14 +132,22 @@ class TSASigner:
             )
         )
         self._signature_algorithm = signature_algorithm
-        self._content_type_attribute = der.sequence(der.oid(ID_CONTENT_TYPE), der.set_of(der.oid(ID_CT_TSTINFO)))
+        content_type_attribute = der.sequence(der.oid(ID_CONTENT_TYPE), der.set_of(der.oid(ID_CT_TSTINFO)))
         # ESSCertIDv2 (RFC 5816 §2.2.1): hashAlgorithm is DEFAULT sha256, so DER omits it.
         ess_cert_id = der.sequence(
             der.octet_string(hashlib.sha256(self.certificate_der).digest()),
             der.sequence(der.sequence(der.explicit(4, issuer_der)), serial_der),
         )
-        self._signing_certificate_attribute = der.sequence(
+        signing_certificate_attribute = der.sequence(
             der.oid(ID_SIGNING_CERTIFICATE_V2), der.set_of(der.sequence(der.sequence(ess_cert_id)))
+        )
+        self._attributes_around_digest = _split_around_digest(
+            lambda digest: der.set_of(
+                content_type_attribute,
+                der.sequence(der.oid(ID_MESSAGE_DIGEST), der.set_of(der.octet_string(digest))),
+                signing_certificate_attribute,
+            ),
+            hashlib.new(self.digest_name).digest_size,
         )
         # TSTInfo.tsa [0] GeneralName, directoryName [4] (both explicit: GeneralName is a CHOICE).
         self.tsa_name_der = der.explicit(0, der.explicit(4, subject_der))
@@ -160,24 +169,47 @@ class TSASigner:
 
     def signed_data(self, tst_info: bytes, *, include_certificate: bool) -> bytes:
         """ContentInfo(SignedData) over ``tst_info`` (DER TSTInfo), RFC 3161 §2.4.2 / RFC 5652 §5."""
-        message_digest = der.sequence(der.oid(ID_MESSAGE_DIGEST), der.set_of(der.octet_string(self.digest(tst_info))))
-        attributes = der.set_of(self._content_type_attribute, message_digest, self._signing_certificate_attribute)
+        before, after = self._attributes_around_digest
+        digest = self.digest(tst_info)
         # RFC 5652 §5.4: the signature covers the attributes' DER with the SET OF tag.
-        signature = self.sign(attributes)
+        signature = self.sign(before + digest + after)
         signer_info = der.sequence(
             self._signer_prefix,
-            b"\xa0" + attributes[1:],  # [0] IMPLICIT SET OF Attribute
+            b"\xa0" + before[1:],  # [0] IMPLICIT SET OF Attribute
+            digest,
+            after,
             self._signature_algorithm,
             der.octet_string(signature),
         )
-        content = der.sequence(der.oid(ID_CT_TSTINFO), der.explicit(0, der.octet_string(tst_info)))
+        content = der.sequence(_TSTINFO_CONTENT_TYPE, der.explicit(0, der.octet_string(tst_info)))
         signed = der.sequence(
             self._version_and_algorithms,
             content,
             self._certificates if include_certificate else b"",
-            der.set_of(signer_info),
+            der.tlv(der.SET, signer_info),  # a SET OF one element is already in DER order
         )
-        return der.sequence(der.oid(ID_SIGNED_DATA), der.explicit(0, signed))
+        return der.sequence(_SIGNED_DATA_CONTENT_TYPE, der.explicit(0, signed))
+
+
+_TSTINFO_CONTENT_TYPE = der.oid(ID_CT_TSTINFO)
+_SIGNED_DATA_CONTENT_TYPE = der.oid(ID_SIGNED_DATA)
+
+
+def _split_around_digest(encode: Callable[[bytes], bytes], size: int) -> tuple[bytes, bytes]:
+    """The signed attributes' DER as the bytes before and after the messageDigest value.
+
+    Tokens differ only in that value, whose length the digest fixes; so every length and the
+    SET OF order (decided by the attributes' length octets and OIDs, before the value) are the
+    same for every token. Checked here with two different values rather than assumed."""
+    probe = b"\xa5" * size
+    encoded = encode(probe)
+    if encoded.count(probe) != 1:
+        raise RuntimeError("the messageDigest value is not unique in the attributes")
+    before, after = encoded.split(probe)
+    other = b"\x5a" * size
+    if encode(other) != before + other + after:
+        raise RuntimeError("the signed attributes' layout depends on the digest value")
+    return before, after
 
 
 def encode_tst_info(
