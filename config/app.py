@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import falcon
 import peewee as pw
 
 from config import http_errors
 from config.health import HealthResource, ReadinessResource
 from config.middleware import BodyLimitMiddleware, DatabaseMiddleware, RequestIdMiddleware
 from config.openapi import OpenAPIResource
+from config.protocol_lane import App
 from config.runtime import Runtime, WSGIApp
 from config.settings import Settings
 from config.wiring import MOUNTS
@@ -48,7 +48,7 @@ def create_app(
         DatabaseMiddleware(),
         AuthenticationMiddleware(runtime.clock),
     ]
-    app: WSGIApp = falcon.App(middleware=middleware)
+    app: WSGIApp = App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     http_errors.install(app)
     app.add_route("/healthz", HealthResource())

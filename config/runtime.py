@@ -6,15 +6,15 @@ import threading
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-import falcon
-
+from config.protocol_lane import App
 from config.settings import Settings
 from core.clock import Clock, SystemClock
 from hsm.base import KeyStore
 from hsm.factory import open_key_store
 
-# The WSGI app type every mount function receives.
-WSGIApp: TypeAlias = "falcon.App[falcon.Request, falcon.Response]"
+# The WSGI app type every mount function receives (falcon.App with a direct path for the
+# binary protocol endpoints, see config.protocol_lane).
+WSGIApp: TypeAlias = App
 
 
 @dataclass

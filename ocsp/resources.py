@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import falcon
@@ -35,21 +35,37 @@ class OCSPPostResource:
         self.service = service
         self.settings = settings
 
+    response_type = RESPONSE_TYPE
+
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        code, body = self.answer_post(req.content_type, req.content_length, req.bounded_stream.read)
         resp.cache_control = ["no-store"]
-        media_type = (req.content_type or "").split(";")[0].strip().lower()
+        resp.status = falcon.code_to_http_status(code)
+        resp.content_type = RESPONSE_TYPE
+        resp.data = body
+
+    def answer_post(
+        self, content_type: str | None, content_length: int | None, read: Callable[[int], bytes]
+    ) -> tuple[int, bytes]:
+        """The answer to a POSTed body, in OCSP whatever the input (also called directly by
+        :class:`config.protocol_lane.App`)."""
+        media_type = (content_type or "").split(";")[0].strip().lower()
         if media_type != REQUEST_TYPE:
-            _write(resp, self.service.error("malformedRequest"))
-            return
+            return self._served(self.service.error("malformedRequest"))
         limit = self.settings.max_request_bytes
-        if req.content_length is not None and req.content_length > limit:
-            _write(resp, self.service.error("malformedRequest", 413))
-            return
-        body = req.bounded_stream.read(limit + 1)
+        if content_length is not None and content_length > limit:
+            return self._served(self.service.error("malformedRequest", 413))
+        body = read(limit + 1)
         if len(body) > limit:
-            _write(resp, self.service.error("malformedRequest", 413))
-            return
-        _write(resp, self.service.handle(body))
+            return self._served(self.service.error("malformedRequest", 413))
+        return self._served(self.service.handle(body))
+
+    def failure(self) -> tuple[int, bytes]:
+        return self._served(self.service.error("internalError"))
+
+    @staticmethod
+    def _served(served: ServedResponse) -> tuple[int, bytes]:
+        return served.http_status, served.der
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """``GET /ocsp`` without a request: malformedRequest, in OCSP."""

@@ -7,6 +7,7 @@ problem+json and never a 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import falcon
 
@@ -28,29 +29,40 @@ class TimeStampResource:
         self.service = service
         self.limit = service.settings.max_request_bytes
 
+    response_type = REPLY_TYPE
+
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.content_type = REPLY_TYPE
+        code, body = self.answer_post(req.content_type, req.content_length, req.bounded_stream.read)
         resp.cache_control = ["no-store"]
+        resp.status = falcon.code_to_http_status(code)
+        resp.content_type = REPLY_TYPE
+        resp.data = body
+
+    def answer_post(
+        self, content_type: str | None, content_length: int | None, read: Callable[[int], bytes]
+    ) -> tuple[int, bytes]:
+        """The TimeStampResp for a POSTed body, whatever the input (also called directly by
+        :class:`config.protocol_lane.App`)."""
         try:
-            body = self._body(req)
+            body = self._body(content_type, content_length, read)
             query = parse_query(body, self.service.rules)
-            resp.data = granted(self.service.issue(query))
+            return 200, granted(self.service.issue(query))
         except TSARejection as exc:
-            if exc.fail_info == "system_failure":
-                resp.status = falcon.HTTP_503
-            resp.data = rejected(exc.fail_info, exc.message)
+            return (503 if exc.fail_info == "system_failure" else 200), rejected(exc.fail_info, exc.message)
         except Exception:
             logger.exception("time-stamp request failed")
-            resp.status = falcon.HTTP_503
-            resp.data = rejected("system_failure", "the TSA could not complete the request")
+            return self.failure()
 
-    def _body(self, req: falcon.Request) -> bytes:
-        media = (req.content_type or "").split(";", 1)[0].strip().lower()
+    def failure(self) -> tuple[int, bytes]:
+        return 503, rejected("system_failure", "the TSA could not complete the request")
+
+    def _body(self, content_type: str | None, content_length: int | None, read: Callable[[int], bytes]) -> bytes:
+        media = (content_type or "").split(";", 1)[0].strip().lower()
         if media != QUERY_TYPE:
             raise BadDataFormatError(f"the request must be {QUERY_TYPE}")
-        if req.content_length is not None and req.content_length > self.limit:
+        if content_length is not None and content_length > self.limit:
             raise BadRequestTSAError(f"the query exceeds {self.limit} bytes")
-        body = req.bounded_stream.read(self.limit + 1)
+        body = read(self.limit + 1)
         if len(body) > self.limit:
             raise BadRequestTSAError(f"the query exceeds {self.limit} bytes")
         return body

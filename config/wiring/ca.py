@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import falcon
-
 from ca.crl import CRLPublisher
 from ca.resources import AuthorityCertificateResource, CRLResource
 from ca.revocation import RevocationService
 from ca.signers import renew_ocsp_signers
-from config.runtime import Runtime
+from config.runtime import Runtime, WSGIApp
 
 
-def mount(app: falcon.App[falcon.Request, falcon.Response], runtime: Runtime) -> None:
+def mount(app: WSGIApp, runtime: Runtime) -> None:
     app.add_route("/certs/{name}.crt", AuthorityCertificateResource())
     # /crl/<ca>.crl (full) and /crl/<ca>-delta.crl (delta)
     app.add_route("/crl/{name}.crl", CRLResource(runtime.clock))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import falcon
-
-from config.runtime import Runtime
+from config.runtime import Runtime, WSGIApp
 from enrollment import jobs
 from enrollment.resources import Services, routes
 
@@ -14,7 +12,7 @@ def services_for(runtime: Runtime) -> Services:
     return Services(runtime.settings.enrollment, runtime.settings.ca, runtime.clock, lambda: runtime.key_store)
 
 
-def mount(app: falcon.App[falcon.Request, falcon.Response], runtime: Runtime) -> None:
+def mount(app: WSGIApp, runtime: Runtime) -> None:
     for route, resource in routes(services_for(runtime)):
         app.add_route(route, resource)
 

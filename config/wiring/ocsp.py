@@ -10,10 +10,9 @@ must show in the very next response.
 
 from __future__ import annotations
 
-import falcon
 import peewee as pw
 
-from config.runtime import Runtime
+from config.runtime import Runtime, WSGIApp
 from core.db import open_database
 from ocsp.directory import IssuerDirectory
 from ocsp.jobs import presign
@@ -26,7 +25,7 @@ def _reader(runtime: Runtime) -> pw.Database | None:
     return open_database(url) if url else None
 
 
-def mount(app: falcon.App[falcon.Request, falcon.Response], runtime: Runtime) -> None:
+def mount(app: WSGIApp, runtime: Runtime) -> None:
     settings = runtime.settings.ocsp
     reader = _reader(runtime)
     # The key store opens lazily, on the first signature, in the worker that signs.
@@ -36,7 +35,9 @@ def mount(app: falcon.App[falcon.Request, falcon.Response], runtime: Runtime) ->
         reader=reader,
     )
     service = OCSPService(settings, runtime.clock, directory, reader)
-    app.add_route("/ocsp", OCSPPostResource(service, settings))
+    post = OCSPPostResource(service, settings)
+    app.add_route("/ocsp", post)
+    app.add_post_endpoint("/ocsp", post)
     app.add_route("/ocsp/{encoded:path}", OCSPGetResource(service, settings, runtime.clock))
 
 

@@ -10,4 +10,6 @@ def mount(app: WSGIApp, runtime: Runtime) -> None:
     service = TimeStampService(
         runtime.settings.tsa, runtime.settings.ca.tsa.name, lambda: runtime.key_store, runtime.clock
     )
-    app.add_route("/tsa", TimeStampResource(service))
+    resource = TimeStampResource(service)
+    app.add_route("/tsa", resource)
+    app.add_post_endpoint("/tsa", resource)

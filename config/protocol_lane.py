@@ -1,0 +1,114 @@
+"""The falcon app, with a direct path for the binary protocol hot spots (``POST /ocsp``, ``POST /tsa``).
+
+Relying parties send these by the thousand per second, and for them falcon's request and
+response objects plus the middleware chain cost about a third of a cached OCSP answer. The
+endpoints need nothing of that: they answer every input in their own protocol and never raise
+(so there is nothing for the error mapping to do), need no authentication and enforce their own
+body limit. So a POST to exactly such a path, with a usable Content-Length (or none), is handed
+straight to the endpoint's :meth:`PostEndpoint.answer_post` — the same method the falcon
+resource calls, so both paths answer alike. Every other request (GET ``/ocsp/...``, other
+methods, a malformed Content-Length, every REST route) goes through falcon as before.
+
+What the middleware does for every request is done here too, with the same helpers: the request
+id (header in, context variable, ``X-Request-ID`` out), the access line, and the database
+connection returned to the pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import falcon
+
+from config.logging_setup import ACCESS_LOG
+from config.middleware import release_connection, request_id_for
+from core.request_context import request_id
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+logger = logging.getLogger(__name__)
+
+
+class PostEndpoint(Protocol):
+    """A protocol endpoint that answers a POST body in its own protocol, whatever it is given."""
+
+    response_type: str
+
+    def answer_post(
+        self, content_type: str | None, content_length: int | None, read: Callable[[int], bytes]
+    ) -> tuple[int, bytes]:
+        """``(HTTP status code, body)``; ``read(n)`` returns at most ``n`` octets of the body."""
+        ...
+
+    def failure(self) -> tuple[int, bytes]:
+        """The protocol's own "internal error" answer, for an exception that escaped anyway."""
+        ...
+
+
+class App(falcon.App):  # type: ignore[type-arg]
+    """falcon.App plus :meth:`add_post_endpoint`; everything else is plain falcon."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._post_endpoints: dict[str, PostEndpoint] = {}
+
+    def add_post_endpoint(self, path: str, endpoint: PostEndpoint) -> None:
+        """Serve ``POST path`` directly (see the module docstring). Mount the endpoint as a falcon
+        route too: other methods, odd headers and the OpenAPI document go through falcon."""
+        self._post_endpoints[path] = endpoint
+
+    def __call__(self, env: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if env.get("REQUEST_METHOD") == "POST":
+            endpoint = self._post_endpoints.get(env.get("PATH_INFO", ""))
+            if endpoint is not None:
+                raw = env.get("CONTENT_LENGTH")
+                if not raw:
+                    return self._answer(endpoint, None, env, start_response)
+                if raw.isascii() and raw.isdigit():  # anything else: falcon answers its 400
+                    return self._answer(endpoint, int(raw), env, start_response)
+        return super().__call__(env, start_response)
+
+    def _answer(
+        self, endpoint: PostEndpoint, length: int | None, env: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        started = time.perf_counter()
+        rid = request_id_for(env.get("HTTP_X_REQUEST_ID"))
+        token = request_id.set(rid)
+        try:
+            stream = env["wsgi.input"]
+            remaining = length or 0  # like falcon's bounded_stream: no Content-Length, no body
+
+            def read(size: int) -> bytes:
+                nonlocal remaining
+                data: bytes = stream.read(min(size, remaining)) if remaining > 0 else b""
+                remaining -= len(data)
+                return data
+
+            try:
+                code, body = endpoint.answer_post(env.get("CONTENT_TYPE"), length, read)
+            except Exception:
+                # answer_post catches everything it expects; this is the last line of defence.
+                logger.exception("protocol endpoint failed")
+                code, body = endpoint.failure()
+            finally:
+                release_connection()
+            status = falcon.code_to_http_status(code)
+            start_response(
+                status,
+                [
+                    ("Content-Type", endpoint.response_type),
+                    ("Content-Length", str(len(body))),
+                    ("Cache-Control", "no-store"),
+                    ("X-Request-ID", rid),
+                ],
+            )
+            ACCESS_LOG.write(
+                "POST", env.get("PATH_INFO", ""), status, round((time.perf_counter() - started) * 1000, 2), rid
+            )
+            return [body]
+        finally:
+            request_id.reset(token)
