@@ -248,6 +248,9 @@ def main() -> int:
         action="store_true",
         help="also measure a fixed-answer falcon endpoint under the same gunicorn config (bench/ocsp_apps.py)",
     )
+    parser.add_argument(
+        "--scenario", choices=("cached", "nonce"), action="append", help="run only these scenarios (default: both)"
+    )
     parser.add_argument("--write", action="store_true", help="write bench/results/ocsp.md")
     args = parser.parse_args()
     for tool in ("wrk", "openssl"):
@@ -322,7 +325,7 @@ def main() -> int:
                 raise
             return process
 
-        for scenario in ("cached", "nonce"):
+        for scenario in args.scenario or ("cached", "nonce"):
             body = tmp / f"{scenario}.der"
             for name, (p, _command) in commands.items():
                 if not args.ceiling and name == "HTTP ceiling":
@@ -410,7 +413,7 @@ def render(
         "| scenario | responder | requests/s | p50 ms | p99 ms | non-2xx | socket errors | ratio vs openssl | goal |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for scenario in ("cached", "nonce"):
+    for scenario in args.scenario or ("cached", "nonce"):
         base = results[(scenario, "openssl")]["rps"]
         for name in ("sekap-trust", "HTTP ceiling", "openssl"):
             if (scenario, name) not in results:
