@@ -117,7 +117,7 @@ class TimeStampService:
         gen_time = truncate(at, self.profile.gen_time_precision)
         policy = query.policy or self.settings.policy_oid
         for _attempt in range(MAX_SERIAL_ATTEMPTS):
-            serial = new_serial()
+            serial = new_serial(gen_time)
             token = issue_token(
                 query, signer=signer, policy=policy, serial=serial, gen_time=gen_time, profile=self.profile
             )

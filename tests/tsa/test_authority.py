@@ -21,7 +21,7 @@ from tests.tsa.conftest import make_query, parse_reply
 from tests.tsa.tokens import certificates_in, check_token
 from tsa.authority import TokenProfile, TSASigner, encode_accuracy, format_gen_time, granted, issue_token, rejected
 from tsa.query import QueryRules, parse_query
-from tsa.serials import new_serial
+from tsa.serials import new_serial, to_hex
 
 RULES = QueryRules(policies=("2.999.1.2.1", "2.999.1.2.2"))
 AT = datetime(2026, 1, 15, 9, 0, 0, 123000, tzinfo=UTC)
@@ -189,6 +189,20 @@ def test_serials_are_159_bit_positive_and_distinct() -> None:
     serials = {new_serial() for _ in range(2000)}
     assert len(serials) == 2000
     assert all(2**158 <= s < 2**159 for s in serials)
+
+
+def test_serials_carry_128_random_bits_below_the_issue_time() -> None:
+    """Issue #5: at least 128 random bits; the bits above them order serials by issue time, so
+    later tokens sort after earlier ones (hex and integer alike) and the index grows at its end."""
+    at = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
+    same_second = [new_serial(at) for _ in range(2000)]
+    assert {s >> 128 for s in same_second} == {(1 << 30) | int(at.timestamp() - 1577836800)}
+    low = [s & ((1 << 128) - 1) for s in same_second]
+    for bit in (0, 63, 127):  # random bits are set about half the time
+        assert 850 < sum(v >> bit & 1 for v in low) < 1150
+    later = new_serial(at + timedelta(seconds=1))
+    assert all(later > s and to_hex(later) > to_hex(s) for s in same_second)
+    assert {len(to_hex(s)) for s in same_second} == {40}
 
 
 _PROPERTY_KEY = ec.generate_private_key(ec.SECP256R1())

@@ -24,7 +24,7 @@ def test_serial_collision_is_retried_with_a_new_serial(
     service.issue(query)
     existing = int(TSAToken.get().serial, 16)
     values = iter([existing, first])
-    monkeypatch.setattr(service_module, "new_serial", lambda: next(values))
+    monkeypatch.setattr(service_module, "new_serial", lambda _at=None: next(values))
     token = service.issue(query)
     assert check_token(token, pki.cert("tsa"))["serial_number"].native == first
     assert TSAToken.select().count() == 2
@@ -34,7 +34,7 @@ def test_persistent_collision_is_a_system_failure(service: TimeStampService, mon
     query = parse_query(make_query(), service.rules)
     service.issue(query)
     existing = int(TSAToken.get().serial, 16)
-    monkeypatch.setattr(service_module, "new_serial", lambda: existing)
+    monkeypatch.setattr(service_module, "new_serial", lambda _at=None: existing)
     with pytest.raises(SystemFailureError):
         service.issue(query)
 
