@@ -11,7 +11,7 @@ methods, a malformed Content-Length, every REST route) goes through falcon as be
 
 What the middleware does for every request is done here too, with the same helpers: the request
 id (header in, context variable, ``X-Request-ID`` out), the access line, and the database
-connection returned to the pool.
+connection kept for the thread's next request or returned to the pool after a failure.
 """
 
 from __future__ import annotations
@@ -88,14 +88,16 @@ class App(falcon.App):  # type: ignore[type-arg]
                 remaining -= len(data)
                 return data
 
+            failed = True
             try:
                 code, body = endpoint.answer_post(env.get("CONTENT_TYPE"), length, read)
+                failed = code >= 500
             except Exception:
                 # answer_post catches everything it expects; this is the last line of defence.
                 logger.exception("protocol endpoint failed")
                 code, body = endpoint.failure()
             finally:
-                release_connection()
+                release_connection(failed=failed)
             status = falcon.code_to_http_status(code)
             start_response(
                 status,

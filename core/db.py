@@ -116,6 +116,13 @@ def open_database(url: str) -> pw.Database:
     raise ConfigurationError("database.url", f"unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)")
 
 
+def drop_connection() -> None:
+    """Return this thread's connection to the pool now, e.g. after a database error that is
+    answered without an exception (so the next request does not reuse a broken connection)."""
+    if database.obj is not None and not database.is_closed():
+        database.close()
+
+
 def bind(db: pw.Database) -> None:
     database.initialize(db)
 

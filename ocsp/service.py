@@ -14,6 +14,7 @@ from datetime import timedelta
 import peewee as pw
 
 from ca.status import CertStatus
+from core import db as core_db
 from core.clock import Clock
 from ocsp import cache
 from ocsp.directory import IssuerDirectory
@@ -68,6 +69,9 @@ class OCSPService:
         except Exception:
             # Database down, HSM session lost...: an OCSP internalError, never an HTTP 500.
             logger.exception("OCSP request failed")
+            core_db.drop_connection()  # not kept for the next request: it may be broken
+            if self.reader is not None and not self.reader.is_closed():
+                self.reader.close()
             return self.error("internalError")
 
     def _parse(self, der: bytes) -> ParsedRequest:

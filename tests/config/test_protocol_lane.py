@@ -12,6 +12,7 @@ import falcon
 import pytest
 from falcon import testing
 
+from config import middleware
 from config.logging_setup import ACCESS_LOG
 from config.middleware import DatabaseMiddleware, RequestIdMiddleware
 from config.protocol_lane import App
@@ -34,10 +35,10 @@ class _Echo:
     def answer_post(
         self, content_type: str | None, content_length: int | None, read: Callable[[int], bytes]
     ) -> tuple[int, bytes]:
-        if self.fail:
-            raise RuntimeError("boom")
         if self.query_db:
             database.execute_sql("SELECT 1").fetchone()
+        if self.fail:
+            raise RuntimeError("boom")
         body = read(1000)
         self.calls.append((content_type, content_length, body, request_id.get()))
         return 200, b"echo:" + body
@@ -129,10 +130,31 @@ def test_an_escaped_exception_becomes_the_protocol_failure(caplog: pytest.LogCap
     assert "protocol endpoint failed" in caplog.text
 
 
-def test_the_connection_goes_back_to_the_pool() -> None:
+def test_the_thread_keeps_its_connection_between_requests() -> None:
     database.close()
-    result = _client(_Echo(query_db=True)).simulate_post("/echo", body=b"x")
-    assert result.status_code == 200
+    client = _client(_Echo(query_db=True))
+    assert client.simulate_post("/echo", body=b"x").status_code == 200
+    kept = database.connection()
+    assert client.simulate_post("/echo", body=b"y").status_code == 200
+    assert database.connection() is kept
+
+
+def test_the_connection_goes_back_to_the_pool_after_a_failure() -> None:
+    database.close()
+    client = _client(_Echo(query_db=True))
+    client.simulate_post("/echo", body=b"x")
+    assert not database.is_closed()
+    endpoint = _Echo(query_db=True, fail=True)
+    assert _client(endpoint).simulate_post("/echo", body=b"x").status_code == 503
+    assert database.is_closed()
+
+
+def test_a_kept_connection_is_returned_after_keep_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    database.close()
+    client = _client(_Echo(query_db=True))
+    client.simulate_post("/echo", body=b"x")
+    monkeypatch.setattr(middleware, "KEEP_SECONDS", 0.0)
+    client.simulate_post("/echo", body=b"y")
     assert database.is_closed()
 
 
