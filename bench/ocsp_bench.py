@@ -251,6 +251,9 @@ def main() -> int:
     parser.add_argument(
         "--scenario", choices=("cached", "nonce"), action="append", help="run only these scenarios (default: both)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure every responder this many times, interleaved; report the median"
+    )
     parser.add_argument("--write", action="store_true", help="write bench/results/ocsp.md")
     args = parser.parse_args()
     for tool in ("wrk", "openssl"):
@@ -325,7 +328,8 @@ def main() -> int:
                 raise
             return process
 
-        for scenario in args.scenario or ("cached", "nonce"):
+        runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+        for scenario, _round in ((s, r) for s in args.scenario or ("cached", "nonce") for r in range(args.rounds)):
             body = tmp / f"{scenario}.der"
             for name, (p, _command) in commands.items():
                 if not args.ceiling and name == "HTTP ceiling":
@@ -339,11 +343,15 @@ def main() -> int:
                         # listening()): check with one instance, measure a fresh one.
                         stop(process)
                         process = start(name)
-                    results[(scenario, name)] = run_wrk(
-                        p, body, tmp, args.duration, args.connections, warm_up=name != "openssl"
+                    runs.setdefault((scenario, name), []).append(
+                        run_wrk(p, body, tmp, args.duration, args.connections, warm_up=name != "openssl")
                     )
                 finally:
                     stop(process)
+        # The machine is noisy (a 2-CPU VM): each responder's median round by throughput.
+        for key, measured in runs.items():
+            results[key] = sorted(measured, key=lambda r: r["rps"])[len(measured) // 2]
+            results[key]["rounds"] = [round(r["rps"]) for r in measured]  # type: ignore[assignment]
         table = render(results, args, info, server_settings)
         print(table)
         if args.write:
@@ -400,7 +408,9 @@ def render(
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPU(s) ({cpu}), "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}, {openssl_version}",
         f"- command: `.venv/bin/python bench/ocsp_bench.py --duration {args.duration} "
-        f"--connections {args.connections}{' --ceiling' if args.ceiling else ''}`",
+        f"--connections {args.connections}{' --ceiling' if args.ceiling else ''} --rounds {args.rounds}`",
+        f"- rounds: {args.rounds}, responders interleaved; each row is the median round by requests/s "
+        "(all rounds in the last column)",
         "- sekap-trust: `gunicorn -c python:config.gunicorn_conf` "
         f"(gthread, workers={getattr(server, 'workers', '?')}, threads={getattr(server, 'threads', '?')}), "
         f'services=["ocsp"], SQLite ({_connections()}), logging {args.log_level}; '
@@ -410,8 +420,9 @@ def render(
         f"generator: `wrk -t1 -c{args.connections} -d{args.duration}s --latency` POST with a fixed body, "
         "all on 127.0.0.1 and the same CPUs",
         "",
-        "| scenario | responder | requests/s | p50 ms | p99 ms | non-2xx | socket errors | ratio vs openssl | goal |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| scenario | responder | requests/s | p50 ms | p99 ms | non-2xx | socket errors | ratio vs openssl | goal "
+        "| rounds (req/s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for scenario in args.scenario or ("cached", "nonce"):
         base = results[(scenario, "openssl")]["rps"]
@@ -426,7 +437,7 @@ def render(
                 goal = f"≥ {goals[scenario]}× and p99 < 20 ms: {'met' if ok else 'NOT met'}"
             lines.append(
                 f"| {scenario} | {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']:.0f} | "
-                f"{r['socket_errors']:.0f} | {ratio:.2f}× | {goal} |"
+                f"{r['socket_errors']:.0f} | {ratio:.2f}× | {goal} | {r.get('rounds', '')} |"
             )
     lines += [
         "",
@@ -435,12 +446,12 @@ def render(
         'sign every response. "HTTP ceiling": a falcon endpoint answering fixed bytes under the same gunicorn',
         "config — what the HTTP stack alone allows a Python responder here.",
         "",
-        "Where the time goes (in-process profile of one worker, same machine, pooled connections): the JSON",
-        "access-log line ≈ 60–90 µs, request-id and database middleware ≈ 50 µs, falcon ≈ 30 µs; the OCSP code",
-        "itself ≈ 100 µs for a cached answer (one indexed query, no signature) and ≈ 250–400 µs for a nonce",
-        "answer (DER walk, query, ECDSA P-256 signature, DER writing). Without pooled connections (core.db",
-        "before pooling) opening SQLite and running its PRAGMAs cost ≈ 1.1 ms per request. The",
-        "machine is shared (2 CPUs, other jobs running), so single runs vary by ±30 %.",
+        "Where the time goes (py-spy --gil on one worker under this load, cached scenario): gunicorn's own",
+        "request parsing, response writing and event loop take about 60 % of the worker's Python time; the",
+        "OCSP answer (parse cache, one indexed query on the thread's kept connection, no signature) about",
+        "17 %; the direct protocol path with request id and access line about 10 %. Nonce answers add the DER",
+        "walk, an ECDSA P-256 signature and DER writing (≈ 150–250 µs). The machine is a 2-CPU VM: single",
+        "runs vary by ±15 %, hence interleaved rounds and medians.",
         "",
     ]
     return "\n".join(lines)
