@@ -35,8 +35,8 @@ SECRET_KEYS = {"keystore": ("pin",)}
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
-    workers: int = 2
-    threads: int = 8
+    workers: int = 4
+    threads: int = 4
     timeout_seconds: int = 30
     max_body_bytes: int = 25 * 1024 * 1024
     # Services mounted by create_app when none are named explicitly.
