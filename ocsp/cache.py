@@ -7,10 +7,10 @@ primary through the bound proxy.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import peewee as pw
@@ -91,12 +91,22 @@ def _value(field: pw.Field, raw: Any) -> Any:
     if raw is None:
         return None
     if isinstance(raw, str) and isinstance(field, UTCDateTimeField):
-        # SQLite hands back "YYYY-MM-DD HH:MM:SS[.ffffff]" (naive UTC): fromisoformat reads it
-        # much faster than peewee's strptime loop; anything else takes the field's own path.
-        with contextlib.suppress(ValueError):
-            value = datetime.fromisoformat(raw)
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        parsed = _sqlite_datetime(raw)
+        if parsed is not None:
+            return parsed
     return field.python_value(raw)  # type: ignore[no-untyped-call]
+
+
+@lru_cache(maxsize=4096)
+def _sqlite_datetime(raw: str) -> datetime | None:
+    """SQLite hands back "YYYY-MM-DD HH:MM:SS[.ffffff]" (naive UTC): fromisoformat reads it much
+    faster than peewee's strptime loop, and the same pre-signed response's times come back on
+    every request for it, so they are remembered. None: not that shape (the field decides)."""
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 STATUS_COLUMNS: tuple[pw.Field, ...] = (
