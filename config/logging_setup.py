@@ -88,7 +88,8 @@ class AccessLog:
         self._lock = threading.Lock()
         self._pending: list[str] = []
         self._pending_size = 0
-        self._flusher_pid: int | None = None
+        self._flusher_running = False
+        os.register_at_fork(after_in_child=self._forget_flusher)  # threads do not survive a fork
         self._second = -1
         self._second_text = ""
 
@@ -116,7 +117,7 @@ class AccessLog:
                 self._write_pending(handler)
             self._pending.append(line)
             self._pending_size += len(line)
-        if self._flusher_pid != os.getpid():
+        if not self._flusher_running:
             self._start_flusher()
 
     def flush(self) -> None:
@@ -143,10 +144,16 @@ class AccessLog:
     def _start_flusher(self) -> None:
         # One per process, started in the process that writes (gunicorn forks after import).
         with self._lock:
-            if self._flusher_pid == os.getpid():
+            if self._flusher_running:
                 return
-            self._flusher_pid = os.getpid()
+            self._flusher_running = True
         threading.Thread(target=self._flush_every_second, name="access-log-flush", daemon=True).start()
+
+    def _forget_flusher(self) -> None:
+        self._flusher_running = False
+        self._lock = threading.Lock()  # it may have been held by another thread at the fork
+        self._pending.clear()  # the parent writes its own lines
+        self._pending_size = 0
 
     def _flush_every_second(self) -> None:
         while True:

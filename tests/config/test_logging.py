@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import time
 
 import pytest
@@ -136,3 +137,31 @@ def test_buffered_access_lines_are_flushed_within_a_second() -> None:
     finally:
         ACCESS_LOG.write_direct_to(None)
     assert json.loads(stream.getvalue())["message"] == "GET /healthz 200 OK"
+
+
+def test_a_forked_worker_flushes_its_own_access_lines() -> None:
+    """gunicorn forks workers after import: the flusher thread of the parent does not exist in
+    the child, so the child must start its own (or its lines would wait for a full buffer)."""
+    parent_stream = _CountingStream()
+    ACCESS_LOG.write_direct_to(logging.StreamHandler(parent_stream))
+    ACCESS_LOG.write("GET", "/parent", "200 OK", 0.1, None)  # starts the parent's flusher
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write one line, wait without flushing, report what reached the pipe
+        try:
+            os.close(read_fd)
+            child_stream = _CountingStream()
+            ACCESS_LOG.write_direct_to(logging.StreamHandler(child_stream))
+            ACCESS_LOG.write("GET", "/child", "200 OK", 0.1, None)
+            time.sleep(3 * ACCESS_LOG.FLUSH_SECONDS)
+            os.write(write_fd, child_stream.getvalue().encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        os.waitpid(pid, 0)
+        with os.fdopen(read_fd, "rb") as pipe:
+            written = pipe.read().decode()
+    finally:
+        ACCESS_LOG.write_direct_to(None)
+    assert [json.loads(line)["message"] for line in written.splitlines()] == ["GET /child 200 OK"]
