@@ -58,6 +58,7 @@ def tsa_bare() -> falcon.App:
     """Diagnostic only: the same TSA resource and service, in a falcon app without the shared
     middleware (request id, access log, per-request database connection). Shows what the TSA
     itself costs; the production figure is the ``config.wsgi`` run."""
+    from config.protocol_lane import App
     from config.runtime import Runtime
     from config.settings import load_settings
     from core import db as core_db
@@ -68,6 +69,6 @@ def tsa_bare() -> falcon.App:
     core_db.bind(core_db.open_database(settings.database.url))
     runtime = Runtime(settings)
     service = TimeStampService(settings.tsa, settings.ca.tsa.name, lambda: runtime.key_store, runtime.clock)
-    app = falcon.App()
-    app.add_route("/tsa", TimeStampResource(service))
+    app = App()  # without middleware; POST /tsa goes straight to the resource
+    app.add_post_endpoint("/tsa", TimeStampResource(service))
     return app

@@ -4,10 +4,11 @@ Relying parties send these by the thousand per second, and for them falcon's req
 response objects plus the middleware chain cost about a third of a cached OCSP answer. The
 endpoints need nothing of that: they answer every input in their own protocol and never raise
 (so there is nothing for the error mapping to do), need no authentication and enforce their own
-body limit. So a POST to exactly such a path, with a usable Content-Length (or none), is handed
-straight to the endpoint's :meth:`PostEndpoint.answer_post` — the same method the falcon
-resource calls, so both paths answer alike. Every other request (GET ``/ocsp/...``, other
-methods, a malformed Content-Length, every REST route) goes through falcon as before.
+body limit. So every POST to exactly such a path is handed straight to the endpoint's
+:meth:`PostEndpoint.answer_post` — a malformed Content-Length included, which is read like a
+missing one (no body) and so answered in the protocol's own terms, never with problem+json.
+Every other request (GET ``/ocsp/...``, other methods on these paths, every REST route) goes
+through falcon as before.
 
 What the middleware does for every request is done here too, with the same helpers: the request
 id (header in, context variable, ``X-Request-ID`` out), the access line, and the database
@@ -57,19 +58,23 @@ class App(falcon.App):  # type: ignore[type-arg]
         self._post_endpoints: dict[str, PostEndpoint] = {}
 
     def add_post_endpoint(self, path: str, endpoint: PostEndpoint) -> None:
-        """Serve ``POST path`` directly (see the module docstring). Mount the endpoint as a falcon
-        route too: other methods, odd headers and the OpenAPI document go through falcon."""
+        """Serve ``POST path`` directly (see the module docstring). Mount a falcon route at the
+        same path too, for the other methods (405, or a protocol answer of its own)."""
         self._post_endpoints[path] = endpoint
+
+    def post_endpoint_paths(self) -> list[str]:
+        """The paths served directly (falcon's route inspection does not see them)."""
+        return sorted(self._post_endpoints)
 
     def __call__(self, env: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if env.get("REQUEST_METHOD") == "POST":
-            endpoint = self._post_endpoints.get(env.get("PATH_INFO", ""))
+            path = env.get("PATH_INFO", "")
+            # Like falcon here (strip_url_path_trailing_slash): "/ocsp/" is "/ocsp".
+            endpoint = self._post_endpoints.get(path[:-1] if len(path) > 1 and path.endswith("/") else path)
             if endpoint is not None:
-                raw = env.get("CONTENT_LENGTH")
-                if not raw:
-                    return self._answer(endpoint, None, env, start_response)
-                if raw.isascii() and raw.isdigit():  # anything else: falcon answers its 400
-                    return self._answer(endpoint, int(raw), env, start_response)
+                raw = env.get("CONTENT_LENGTH") or ""
+                length = int(raw) if raw.isascii() and raw.isdigit() else None
+                return self._answer(endpoint, length, env, start_response)
         return super().__call__(env, start_response)
 
     def _answer(

@@ -37,18 +37,11 @@ class OCSPPostResource:
 
     response_type = RESPONSE_TYPE
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        code, body = self.answer_post(req.content_type, req.content_length, req.bounded_stream.read)
-        resp.cache_control = ["no-store"]
-        resp.status = falcon.code_to_http_status(code)
-        resp.content_type = RESPONSE_TYPE
-        resp.data = body
-
     def answer_post(
         self, content_type: str | None, content_length: int | None, read: Callable[[int], bytes]
     ) -> tuple[int, bytes]:
-        """The answer to a POSTed body, in OCSP whatever the input (also called directly by
-        :class:`config.protocol_lane.App`)."""
+        """The answer to a POSTed body, in OCSP whatever the input (served by
+        :class:`config.protocol_lane.App`, which hands over every POST to ``/ocsp``)."""
         media_type = (content_type or "").split(";")[0].strip().lower()
         if media_type != REQUEST_TYPE:
             return self._served(self.service.error("malformedRequest"))

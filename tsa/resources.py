@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import falcon
-
 from tsa.authority import granted, rejected
 from tsa.errors import BadDataFormatError, BadRequestTSAError, TSARejection
 from tsa.query import parse_query
@@ -31,18 +29,12 @@ class TimeStampResource:
 
     response_type = REPLY_TYPE
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        code, body = self.answer_post(req.content_type, req.content_length, req.bounded_stream.read)
-        resp.cache_control = ["no-store"]
-        resp.status = falcon.code_to_http_status(code)
-        resp.content_type = REPLY_TYPE
-        resp.data = body
-
     def answer_post(
         self, content_type: str | None, content_length: int | None, read: Callable[[int], bytes]
     ) -> tuple[int, bytes]:
-        """The TimeStampResp for a POSTed body, whatever the input (also called directly by
-        :class:`config.protocol_lane.App`)."""
+        """The TimeStampResp for a POSTed body, whatever the input (served by
+        :class:`config.protocol_lane.App`, which hands over every POST to ``/tsa``; as a falcon
+        route the resource has no responders, so other methods get 405)."""
         try:
             body = self._body(content_type, content_length, read)
             query = parse_query(body, self.service.rules)
