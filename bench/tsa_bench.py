@@ -196,7 +196,9 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=1, help="measure every target this many times, interleaved; report the median"
     )
-    parser.add_argument("--diagnostic", action="store_true", help="also run the TSA without the shared middleware")
+    parser.add_argument(
+        "--diagnostic", action="store_true", help="also run the diagnostic variants of bench/tsa_apps.py"
+    )
     parser.add_argument("--write", default="")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -256,7 +258,12 @@ def main() -> int:
             ("certomancer TimeStamper", "tsa_apps:certomancer()", True),
         ]
         if args.diagnostic:
-            targets.append(("diagnostic: TSA resource without shared middleware", "tsa_apps:tsa_bare()", True))
+            targets += [
+                ("diagnostic: TSA resource without shared middleware", "tsa_apps:tsa_bare()", True),
+                ("diagnostic: TSA without the token record", 'tsa_apps:tsa_record_variant("none")', True),
+                ("diagnostic: record committed without fsync", 'tsa_apps:tsa_record_variant("no-fsync")', True),
+                ("diagnostic: record as a file line + fdatasync", 'tsa_apps:tsa_record_variant("file-fsync")', True),
+            ]
         runs: dict[str, list[Result]] = {name: [] for name, _app, _tsa in targets}
         for _round, (name, app, is_tsa) in ((r, t) for r in range(args.rounds) for t in targets):
             port = free_port()
@@ -267,7 +274,7 @@ def main() -> int:
                 first = wait_ready(url, query, process, log)
                 if is_tsa and not granted(first):
                     raise SystemExit(f"{name}: the first answer is not a granted token")
-                counted = app.startswith("config") or app.endswith("tsa_bare()")
+                counted = app.startswith("config") or app.endswith("tsa_bare()") or "no-fsync" in app
                 before = count_tokens(db_url) if counted else 0
                 wrk(url, script, args.warmup, args.connections)
                 requests, rps, p50, p99, errors = wrk(url, script, args.seconds, args.connections)
@@ -312,6 +319,7 @@ def main() -> int:
         f"- sekap-trust / HTTP ceiling: **{ours.rps / ceiling.rps:.2f}x** (goal >= 0.5x)",
         f"- sekap-trust / certomancer: **{ours.rps / certomancer.rps:.1f}x** (goal >= 20x)",
     ]
+    lines += [f"- {r.name} / HTTP ceiling: {r.rps / ceiling.rps:.2f}x" for r in results[3:]]
     table = "\n".join(lines)
     print(table)
     if args.write:

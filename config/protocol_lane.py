@@ -62,6 +62,10 @@ class App(falcon.App):  # type: ignore[type-arg]
         same path too, for the other methods (405, or a protocol answer of its own)."""
         self._post_endpoints[path] = endpoint
 
+    def post_endpoint(self, path: str) -> PostEndpoint | None:
+        """The endpoint served directly at ``path``, if any."""
+        return self._post_endpoints.get(path)
+
     def post_endpoint_paths(self) -> list[str]:
         """The paths served directly (falcon's route inspection does not see them)."""
         return sorted(self._post_endpoints)

@@ -19,6 +19,8 @@ def test_routes_are_documented(client: testing.TestClient) -> None:
         assert methods <= set(documented[route.path])
     # POST /tsa is served by the direct protocol path, which falcon's inspection does not list.
     assert client.app.post_endpoint_paths() == ["/tsa"]
+    assert type(client.app.post_endpoint("/tsa")).__name__ == "TimeStampResource"
+    assert client.app.post_endpoint("/tsa/") is None  # exact paths only; the lane strips the slash
     post = documented["/tsa"]["post"]
     assert "application/timestamp-query" in post["requestBody"]["content"]
     assert "application/timestamp-reply" in post["responses"]["200"]["content"]
