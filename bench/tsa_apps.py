@@ -113,7 +113,8 @@ def tsa_record_variant(kind: str) -> falcon.App:
     elif kind == "file-fsync":
         state: dict[str, Any] = {"fd": None, "pid": None, "written": 0, "synced": 0, "syncing": False}
         cond = threading.Condition()
-        directory = tempfile.mkdtemp(prefix="tsa-journal-")
+        # The bench's temporary directory, removed with it after the run.
+        directory = tempfile.mkdtemp(prefix="tsa-journal-", dir=os.environ.get("BENCH_TMP"))
 
         def default(value: object) -> str:
             return value.isoformat() if isinstance(value, datetime) else str(value)

@@ -242,6 +242,7 @@ def main() -> int:
         key_pem, cert_pem = tmp / "tsa-key.pem", tmp / "tsa-cert.pem"
         subprocess.run([sys.executable, "-c", export, str(key_pem), str(cert_pem)], cwd=ROOT, env=env, check=True)
         env["BENCH_TSA_KEY"], env["BENCH_TSA_CERT"] = str(key_pem), str(cert_pem)
+        env["BENCH_TMP"] = str(tmp)
 
         query = make_query()
         (tmp / "query.tsq").write_bytes(query)
