@@ -235,19 +235,46 @@ class IssuancePipeline:
         email: str | None = None,
         validity_days: int | None = None,
     ) -> IssuedCertificate:
+        plan = self._plan(
+            profile_name,
+            profile,
+            subject,
+            public_key,
+            actor=actor,
+            issuer=issuer,
+            not_before=not_before,
+            subject_ref=subject_ref,
+            email=email,
+            validity_days=validity_days,
+        )
+        # The order is the point (module docstring): reserve+audit → lint → sign → check → store.
+        reservation = self._reserve_fresh_serial(plan)
+        self._lint_or_refuse(plan, reservation)
+        certificate = self._sign_and_check(plan, reservation)
+        return self._store(plan, reservation, certificate)
+
+    def _plan(
+        self,
+        profile_name: str,
+        profile: ProfileSettings,
+        subject: x509.Name,
+        public_key: CertificatePublicKeyTypes,
+        *,
+        actor: str,
+        issuer: str | None,
+        not_before: datetime | None,
+        subject_ref: str | None,
+        email: str | None,
+        validity_days: int | None,
+    ) -> _Plan:
+        """Everything the certificate depends on except its serial; nothing is written yet."""
         issuer_row = self._issuer(issuer)
         if Authority.select().where(Authority.key_hash_sha1 == key_hash_sha1(public_key)).exists():
             raise KeyPolicyError("the key belongs to a CA or signer of this hierarchy")
         if subject_ref is not None and not 0 < len(subject_ref) <= 100:
             raise ValidationError.single("subject_ref", "must be 1 to 100 characters")
         issuer_cert = load_certificate(issuer_row)
-        now = self.clock.now()
-        start = now - BACKDATE if not_before is None else not_before
-        if not now - timedelta(hours=1) <= start <= now + MAX_FUTURE_START:
-            raise ValidationError.single("not_before", "must lie between one hour ago and 90 days ahead")
-        end = min(start + timedelta(days=validity_days or profile.validity_days), issuer_cert.not_valid_after_utc)
-        if end <= max(start, now):
-            raise ValidationError.single("not_before", "the issuing CA expires before this certificate would start")
+        start, end = self._validity(issuer_cert, not_before, validity_days or profile.validity_days)
         ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
         context = ExtensionContext(
             public_key=public_key,
@@ -259,70 +286,139 @@ class IssuancePipeline:
             crl_url=self.settings.crl_url(issuer_row.name),
             email=email,
         )
-        extensions = build_extensions(profile, context)
-        throwaway = throwaway_key_like(issuer_cert.public_key())
+        return _Plan(
+            issuer_row=issuer_row,
+            issuer_cert=issuer_cert,
+            profile_name=profile_name,
+            profile=profile,
+            subject=subject,
+            public_key=public_key,
+            start=start,
+            end=end,
+            extensions=tuple(build_extensions(profile, context)),
+            subject_ref=subject_ref,
+            actor=actor,
+        )
 
-        row: Certificate | None = None
+    def _validity(
+        self, issuer_cert: x509.Certificate, not_before: datetime | None, days: int
+    ) -> tuple[datetime, datetime]:
+        now = self.clock.now()
+        start = now - BACKDATE if not_before is None else not_before
+        if not now - timedelta(hours=1) <= start <= now + MAX_FUTURE_START:
+            raise ValidationError.single("not_before", "must lie between one hour ago and 90 days ahead")
+        end = min(start + timedelta(days=days), issuer_cert.not_valid_after_utc)
+        if end <= max(start, now):
+            raise ValidationError.single("not_before", "the issuing CA expires before this certificate would start")
+        return start, end
+
+    def _reserve_fresh_serial(self, plan: _Plan) -> _Reservation:
+        """Step 2: a new serial, its intended TBS and the audit record, in one transaction.
+
+        Only a unique-constraint violation on (issuer, serial) is a collision that draws a new
+        serial; any other failure (an audit insert, a lost connection) propagates as it is."""
+        throwaway = throwaway_key_like(plan.issuer_cert.public_key())
         for _attempt in range(SERIAL_ATTEMPTS):
             serial = self.serials()
-            builder = (
-                x509.CertificateBuilder()
-                .subject_name(subject)
-                .issuer_name(issuer_cert.subject)
-                .public_key(public_key)
-                .serial_number(serial)
-                .not_valid_before(start)
-                .not_valid_after(end)
-            )
-            for value, critical in extensions:
-                builder = builder.add_extension(value, critical=critical)
+            builder = _builder(plan, serial)
             lint_copy = builder.sign(throwaway, signature_hash(throwaway))  # type: ignore[arg-type]
-            tbs = lint_copy.tbs_certificate_bytes
             try:
-                row = self._reserve(issuer_row, serial, profile_name, subject, tbs, start, end, subject_ref, actor)
-                break
-            except pw.IntegrityError:
+                row = self._reserve(plan, serial, lint_copy.tbs_certificate_bytes)
+            except _SerialTakenError:
                 # Never reuse a serial: a collision (or a crashed earlier reservation) means a new one.
-                logger.warning("serial collision under %s; drawing a new serial", issuer_row.name)
-        if row is None:
-            raise SigningIntegrityError("could not reserve a unique serial")
+                logger.warning("serial collision under %s; drawing a new serial", plan.issuer_row.name)
+                continue
+            return _Reservation(row, builder, lint_copy)
+        raise SigningIntegrityError("could not reserve a unique serial")
 
-        findings = lint_certificate(lint_copy.public_bytes(_DER), profile.lint, allow=self.settings.lint_allowed)
-        if findings:
+    def _reserve(self, plan: _Plan, serial: int, tbs: bytes) -> Certificate:
+        inserted = False
+        try:
             with atomic():
-                Certificate.update(state="failed").where(
-                    (Certificate.id == row.id) & (Certificate.state == "reserved")
-                ).execute()
+                row: Certificate = Certificate.create(
+                    issuer=plan.issuer_row,
+                    serial=to_hex(serial),
+                    state="reserved",
+                    profile=plan.profile_name,
+                    subject=plan.subject.rfc4514_string(),
+                    tbs_der=tbs,
+                    not_before=plan.start,
+                    not_after=plan.end,
+                    created_at=self.clock.now(),
+                    subject_ref=plan.subject_ref,
+                )
+                inserted = True
                 audit.record(
                     self.clock,
-                    actor=actor,
-                    action="certificate.lint_refused",
+                    actor=plan.actor,
+                    action="certificate.reserve",
                     object_type="certificate",
-                    object_id=f"{issuer_row.name}:{row.serial}",
-                    outcome="failure",
-                    details={"profile": profile_name, "findings": [f.split(" (")[0] for f in findings]},
+                    object_id=f"{plan.issuer_row.name}:{row.serial}",
+                    details={
+                        "profile": plan.profile_name,
+                        "serial": row.serial,
+                        "issuer": plan.issuer_row.name,
+                        "tbs_sha256": hashlib.sha256(tbs).hexdigest(),
+                        "subject_ref": plan.subject_ref,
+                    },
                 )
-            raise LintError(findings)
+        except pw.IntegrityError:
+            # The transaction is rolled back; the serial is taken only if another row holds it.
+            if not inserted and _serial_taken(plan.issuer_row, serial):
+                raise _SerialTakenError from None
+            raise
+        return row
 
-        # Only now, with the intent stored and the lint passed, is the CA key touched.
-        issuer_key = self.key_store.find(issuer_row.key_label)
-        certificate = builder.sign(issuer_key, signature_hash(issuer_key))  # type: ignore[arg-type]
+    def _lint_or_refuse(self, plan: _Plan, reservation: _Reservation) -> None:
+        """Step 3 (CA/B BR §4.3.1.2): any ERROR finding fails the reservation, audited; the real
+        key is never fetched."""
+        findings = lint_certificate(
+            reservation.lint_copy.public_bytes(_DER), plan.profile.lint, allow=self.settings.lint_allowed
+        )
+        if not findings:
+            return
+        row = reservation.row
+        with atomic():
+            Certificate.update(state="failed").where(
+                (Certificate.id == row.id) & (Certificate.state == "reserved")
+            ).execute()
+            audit.record(
+                self.clock,
+                actor=plan.actor,
+                action="certificate.lint_refused",
+                object_type="certificate",
+                object_id=f"{plan.issuer_row.name}:{row.serial}",
+                outcome="failure",
+                details={"profile": plan.profile_name, "findings": [f.split(" (")[0] for f in findings]},
+            )
+        raise LintError(findings)
+
+    def _sign_and_check(self, plan: _Plan, reservation: _Reservation) -> x509.Certificate:
+        """Step 4: only now, with the intent stored and the lint passed, is the CA key touched."""
+        issuer_key = self.key_store.find(plan.issuer_row.key_label)
+        certificate = reservation.builder.sign(issuer_key, signature_hash(issuer_key))  # type: ignore[arg-type]
         if self.after_sign is not None:
             self.after_sign(certificate)
-        der = certificate.public_bytes(_DER)
-        if certificate.tbs_certificate_bytes != tbs or not _signed_by(certificate, issuer_cert):
+        tbs = reservation.lint_copy.tbs_certificate_bytes
+        if certificate.tbs_certificate_bytes != tbs or not _signed_by(certificate, plan.issuer_cert):
             with atomic():
                 # The row stays 'reserved': something was signed, so it stays revocable.
                 audit.record(
                     self.clock,
-                    actor=actor,
+                    actor=plan.actor,
                     action="certificate.integrity_failure",
                     object_type="certificate",
-                    object_id=f"{issuer_row.name}:{row.serial}",
+                    object_id=f"{plan.issuer_row.name}:{reservation.row.serial}",
                     outcome="failure",
-                    details={"sha256": hashlib.sha256(der).hexdigest()},
+                    details={"sha256": hashlib.sha256(certificate.public_bytes(_DER)).hexdigest()},
                 )
             raise SigningIntegrityError("the signed certificate differs from the reserved intent")
+        return certificate
+
+    def _store(self, plan: _Plan, reservation: _Reservation, certificate: x509.Certificate) -> IssuedCertificate:
+        """Step 5: the certificate replaces the intent, with its audit record."""
+        row = reservation.row
+        der = certificate.public_bytes(_DER)
         fp = fingerprint(certificate)
         with atomic():
             stored = (
@@ -334,21 +430,21 @@ class IssuancePipeline:
                 raise SigningIntegrityError("the reservation changed state while signing")
             audit.record(
                 self.clock,
-                actor=actor,
+                actor=plan.actor,
                 action="certificate.issue",
                 object_type="certificate",
-                object_id=f"{issuer_row.name}:{row.serial}",
+                object_id=f"{plan.issuer_row.name}:{row.serial}",
                 details={
-                    "profile": profile_name,
+                    "profile": plan.profile_name,
                     "serial": row.serial,
-                    "issuer": issuer_row.name,
+                    "issuer": plan.issuer_row.name,
                     "fingerprint_sha256": fp,
-                    "subject_ref": subject_ref,
+                    "subject_ref": plan.subject_ref,
                 },
             )
         return IssuedCertificate(
             row.serial,
-            issuer_row.name,
+            plan.issuer_row.name,
             certificate,
             der,
             certificate.not_valid_before_utc,
@@ -356,46 +452,59 @@ class IssuancePipeline:
             fp,
         )
 
-    def _reserve(
-        self,
-        issuer_row: Authority,
-        serial: int,
-        profile_name: str,
-        subject: x509.Name,
-        tbs: bytes,
-        start: datetime,
-        end: datetime,
-        subject_ref: str | None,
-        actor: str,
-    ) -> Certificate:
-        with atomic():
-            row: Certificate = Certificate.create(
-                issuer=issuer_row,
-                serial=to_hex(serial),
-                state="reserved",
-                profile=profile_name,
-                subject=subject.rfc4514_string(),
-                tbs_der=tbs,
-                not_before=start,
-                not_after=end,
-                created_at=self.clock.now(),
-                subject_ref=subject_ref,
-            )
-            audit.record(
-                self.clock,
-                actor=actor,
-                action="certificate.reserve",
-                object_type="certificate",
-                object_id=f"{issuer_row.name}:{row.serial}",
-                details={
-                    "profile": profile_name,
-                    "serial": row.serial,
-                    "issuer": issuer_row.name,
-                    "tbs_sha256": hashlib.sha256(tbs).hexdigest(),
-                    "subject_ref": subject_ref,
-                },
-            )
-        return row
+
+@dataclass(frozen=True)
+class _Plan:
+    """One certificate's content except its serial (see :meth:`IssuancePipeline._plan`)."""
+
+    issuer_row: Authority
+    issuer_cert: x509.Certificate
+    profile_name: str
+    profile: ProfileSettings
+    subject: x509.Name
+    public_key: CertificatePublicKeyTypes
+    start: datetime
+    end: datetime
+    extensions: tuple[tuple[x509.ExtensionType, bool], ...]
+    subject_ref: str | None
+    actor: str
+
+
+@dataclass(frozen=True)
+class _Reservation:
+    """A stored intent: its row, the builder to sign for real and the throwaway-signed copy
+    whose TBS was stored and linted."""
+
+    row: Certificate
+    builder: x509.CertificateBuilder
+    lint_copy: x509.Certificate
+
+
+class _SerialTakenError(Exception):
+    """Internal: the drawn serial already exists under this issuer."""
+
+
+def _builder(plan: _Plan, serial: int) -> x509.CertificateBuilder:
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(plan.subject)
+        .issuer_name(plan.issuer_cert.subject)
+        .public_key(plan.public_key)
+        .serial_number(serial)
+        .not_valid_before(plan.start)
+        .not_valid_after(plan.end)
+    )
+    for value, critical in plan.extensions:
+        builder = builder.add_extension(value, critical=critical)
+    return builder
+
+
+def _serial_taken(issuer_row: Authority, serial: int) -> bool:
+    """Whether (issuer, serial) is in use: the only unique constraint a reservation can hit
+    (ca_certificate's index on issuer, serial). Asked after the failed transaction rolled back."""
+    return bool(
+        Certificate.select().where((Certificate.issuer == issuer_row) & (Certificate.serial == to_hex(serial))).exists()
+    )
 
 
 def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:

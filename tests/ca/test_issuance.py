@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import peewee as pw
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -18,7 +20,8 @@ from ca.models import Certificate
 from ca.revocation import RevocationService
 from ca.serials import new_serial, to_hex
 from ca.status import status_of
-from core.audit import AuditRecord, verify_chain
+from core.audit import AuditHead, AuditRecord, verify_chain
+from core.db import atomic
 from core.errors import ValidationError
 from hsm.base import KeySpec, KeyStore
 from tests.ca.conftest import ANNA, JAN, citizen_request, ec_key, with_settings
@@ -231,6 +234,43 @@ def test_serial_collision_draws_a_new_serial(pipeline: IssuancePipeline, ca_pki:
     second = colliding.issue(citizen_request(), actor="t")
     assert second.certificate.serial_number == fresh
     assert Certificate.select().where(Certificate.serial == first.serial).count() == 1
+
+
+def test_failed_audit_insert_is_not_taken_for_a_serial_collision(
+    pipeline: IssuancePipeline, ca_pki: TestPKI, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 15: only a unique-constraint violation on (issuer, serial) is a collision. Here the
+    # audit insert fails (a stray record already holds the next sequence number): that error
+    # propagates as it is, after one serial, instead of five "collisions" and a misleading
+    # "could not reserve a unique serial".
+    pipeline.issue(citizen_request(), actor="t")
+    head = AuditHead.get_by_id(1)
+    with atomic():
+        AuditRecord.create(
+            seq=head.seq + 1,
+            at=ca_pki.clock.now(),
+            actor="stray",
+            action="stray",
+            object_type="stray",
+            object_id="1",
+            outcome="success",
+            details={},
+            prev_hash=head.hash,
+            hash="0" * 64,
+        )
+    drawn: list[int] = []
+
+    def serials() -> int:
+        drawn.append(new_serial())
+        return drawn[-1]
+
+    failing = IssuancePipeline(ca_pki.settings, ca_pki.key_store, ca_pki.clock, serials=serials)
+    with pytest.raises(pw.IntegrityError), caplog.at_level(logging.WARNING, logger="ca.issuance"):
+        failing.issue(citizen_request(), actor="t")
+    assert len(drawn) == 1
+    assert not [r for r in caplog.records if "collision" in r.getMessage()]
+    # The failed transaction left no reservation behind.
+    assert Certificate.select().where(Certificate.serial == to_hex(drawn[0])).count() == 0
 
 
 def test_signature_by_a_wrong_key_is_caught_and_stays_reserved(ca_pki: TestPKI) -> None:
