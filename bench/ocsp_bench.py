@@ -79,12 +79,13 @@ def prepare(tmp: Path, env: dict[str, str], filler: int) -> dict[str, object]:
     from ca.hierarchy import Ceremony, authority, load_certificate
     from ca.models import Certificate
     from ca.serials import new_serial, to_hex
-    from ca.x509util import fingerprint, signature_hash
+    from ca.x509util import fingerprint
     from config.migrations import all_migrations
     from config.settings import load_settings
     from core import db as core_db
     from core.clock import SystemClock
     from core.migrations import upgrade
+    from core.signing import signature_hash
     from hsm.factory import open_key_store
     from ocsp.directory import IssuerDirectory
     from ocsp.jobs import presign

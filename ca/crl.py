@@ -33,7 +33,7 @@ from ca.status import reason_flag
 from core import audit
 from core.clock import Clock
 from core.db import atomic, database, is_postgres, lock_row
-from core.signing import sign_data
+from core.signing import sign_data, signature_algorithm
 from hsm.base import KeyStore
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def assemble_crl(
     elif freshest_url is not None:
         point = x509.DistributionPoint([x509.UniformResourceIdentifier(freshest_url)], None, None, None)
         extensions.append(der.extension(x509.FreshestCRL([point])))  # §5.2.6
-    algorithm = der.signature_algorithm(key)
+    algorithm = signature_algorithm(key)
     head = b"".join(
         (
             b"\x02\x01\x01",  # version v2

@@ -10,10 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
-from ca.x509util import signature_hash
 from core.der import BIT_STRING as TAG_BIT_STRING
 from core.der import GENERALIZED_TIME as TAG_GENERALIZED_TIME
 from core.der import OCTET_STRING as TAG_OCTET_STRING
@@ -33,7 +30,6 @@ __all__ = [
     "length",
     "oid",
     "sequence",
-    "signature_algorithm",
     "time",
     "time_from_db",
     "tlv",
@@ -75,24 +71,3 @@ def extension(value: x509.ExtensionType, *, critical: bool = False) -> bytes:
         parts.append(b"\x01\x01\xff")
     parts.append(tlv(TAG_OCTET_STRING, value.public_bytes()))
     return sequence(*parts)
-
-
-def signature_algorithm(key: CertificateIssuerPrivateKeyTypes) -> bytes:
-    """The AlgorithmIdentifier matching :func:`core.signing.sign_data` for ``key``."""
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return sequence(oid("1.3.101.112"))  # RFC 8410: no parameters
-    digest = signature_hash(key)
-    assert digest is not None
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        # RFC 5758 §3.2: ecdsa-with-SHA256/384/512, parameters absent
-        return sequence(
-            oid(
-                {"sha256": "1.2.840.10045.4.3.2", "sha384": "1.2.840.10045.4.3.3", "sha512": "1.2.840.10045.4.3.4"}[
-                    digest.name
-                ]
-            )
-        )
-    if isinstance(key, rsa.RSAPrivateKey):
-        # RFC 4055: sha256WithRSAEncryption with NULL parameters
-        return sequence(oid("1.2.840.113549.1.1.11"), b"\x05\x00")
-    raise TypeError(f"unsupported issuer key type {type(key).__name__}")

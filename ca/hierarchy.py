@@ -21,10 +21,11 @@ from ca.models import Authority, Certificate
 from ca.profiles import ExtensionContext, build_extensions
 from ca.serials import new_serial, to_hex
 from ca.settings import AuthoritySettings, CASettings
-from ca.x509util import fingerprint, key_hash_sha1, signature_hash
+from ca.x509util import fingerprint, key_hash_sha1
 from core import audit
 from core.clock import Clock
 from core.db import atomic
+from core.signing import signature_hash
 from hsm.base import KeySpec, KeyStore
 
 _DER = Encoding.DER

@@ -40,12 +40,13 @@ from ca.profiles import ExtensionContext, ProfileSettings, build_extensions
 from ca.requests import SubjectIdentity, check_public_key, load_csr, validate_subject
 from ca.serials import new_serial, to_hex
 from ca.settings import CASettings
-from ca.x509util import fingerprint, key_hash_sha1, signature_hash
+from ca.x509util import fingerprint, key_hash_sha1
 from core import audit
 from core.clock import Clock
 from core.db import atomic
 from core.errors import ValidationError
 from core.identifiers import semantics_identifier
+from core.signing import signature_hash
 from hsm.base import KeyStore
 
 __all__ = [

@@ -6,20 +6,7 @@ import hashlib
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificatePublicKeyTypes
-
-
-def signature_hash(key: CertificateIssuerPrivateKeyTypes) -> hashes.HashAlgorithm | None:
-    """The hash to sign certificates and CRLs with: matched to EC curve size, SHA-256 for RSA,
-    none for Ed25519 (RFC 8410)."""
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return None
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {256: hashes.SHA256(), 384: hashes.SHA384()}.get(key.curve.key_size, hashes.SHA512())
-    if isinstance(key, rsa.RSAPrivateKey):
-        return hashes.SHA256()
-    raise TypeError(f"unsupported issuer key type {type(key).__name__}")
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 
 def fingerprint(cert: x509.Certificate) -> str:

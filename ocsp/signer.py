@@ -6,27 +6,15 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import algos as asn1_algos
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ca.serials import to_hex
-from ca.x509util import signature_hash
+from core.signing import sign_data, signature_algorithm
 from ocsp.errors import SignerUnavailableError
-
-_SIGNATURE_ALGORITHMS = {
-    ("ec", "sha256"): "sha256_ecdsa",
-    ("ec", "sha384"): "sha384_ecdsa",
-    ("ec", "sha512"): "sha512_ecdsa",
-    ("rsa", "sha256"): "sha256_rsa",
-    ("rsa", "sha384"): "sha384_rsa",
-    ("rsa", "sha512"): "sha512_rsa",
-}
 
 
 @dataclass(frozen=True)
@@ -39,7 +27,7 @@ class ResponseSigner:
     certificate_der: bytes
     key: CertificateIssuerPrivateKeyTypes
     key_hash: bytes
-    # DER AlgorithmIdentifier of the signature (RFC 5758 §3.2 ECDSA: no parameters; RSA: NULL).
+    # DER AlgorithmIdentifier of the signature (core.signing: RFC 5758 §3.2, RFC 4055 §5, RFC 8410 §3).
     algorithm_der: bytes
     not_after: datetime
 
@@ -78,28 +66,9 @@ class ResponseSigner:
             certificate_der=der,
             key=key,
             key_hash=hashlib.sha1(key_bits).digest(),  # noqa: S324 - RFC 6960 §4.2.1 KeyHash is SHA-1
-            algorithm_der=asn1_algos.SignedDigestAlgorithm({"algorithm": _algorithm_name(key)}).dump(),
+            algorithm_der=signature_algorithm(key),
             not_after=certificate.not_valid_after_utc,
         )
 
     def sign(self, data: bytes) -> bytes:
-        key = self.key
-        digest = signature_hash(key)
-        if isinstance(key, ec.EllipticCurvePrivateKey):
-            assert digest is not None
-            return key.sign(data, ec.ECDSA(digest))
-        if isinstance(key, rsa.RSAPrivateKey):
-            assert digest is not None
-            return key.sign(data, padding.PKCS1v15(), digest)
-        if isinstance(key, ed25519.Ed25519PrivateKey):
-            return key.sign(data)
-        raise TypeError(f"unsupported signer key type {type(key).__name__}")
-
-
-def _algorithm_name(key: CertificateIssuerPrivateKeyTypes) -> str:
-    digest = signature_hash(key)
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return "ed25519"
-    family = "ec" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa"
-    assert isinstance(digest, hashes.HashAlgorithm)
-    return _SIGNATURE_ALGORITHMS[(family, digest.name)]
+        return sign_data(self.key, data)

@@ -30,8 +30,8 @@ from pyhanko_certvalidator.fetchers.api import CertificateFetcher, CRLFetcher, F
 
 from ca.models import Authority
 from ca.status import CertStatus, issuer_by_key_hash, status_of
-from ca.x509util import signature_hash
 from core.clock import Clock
+from core.signing import signature_hash
 from hsm.base import KeyStore
 from verifier.report import RevocationEvidence
 

@@ -18,8 +18,9 @@ from cryptography.x509.oid import NameOID
 from ca.hierarchy import authority
 from ca.models import Certificate
 from ca.serials import new_serial, to_hex
-from ca.x509util import fingerprint, signature_hash
+from ca.x509util import fingerprint
 from core.clock import Clock
+from core.signing import signature_hash
 from ocsp.responder import cert_id_for
 from tests.pki import TestPKI
 

@@ -237,7 +237,8 @@ def test_renewed_signer_noticed(client, pki, clock, key_store) -> None:  # type:
     from cryptography.hazmat.primitives.serialization import Encoding
 
     from ca.serials import new_serial, to_hex
-    from ca.x509util import fingerprint, key_hash_sha1, signature_hash
+    from ca.x509util import fingerprint, key_hash_sha1
+    from core.signing import signature_hash
     from hsm.base import KeySpec
 
     old = pki.cert("citizens-ocsp")

@@ -19,8 +19,9 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from ca.models import Certificate
 from ca.serials import new_serial, to_hex
-from ca.x509util import fingerprint, signature_hash
+from ca.x509util import fingerprint
 from core.auth import Principal
+from core.signing import signature_hash
 from tests.pki import TestPKI
 
 PNOPL = "PNOPL-80010112345"

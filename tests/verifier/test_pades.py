@@ -68,7 +68,8 @@ def rsa_tsa(vpki):  # type: ignore[no-untyped-def]
 
     from ca.models import Certificate
     from ca.serials import new_serial, to_hex
-    from ca.x509util import fingerprint, signature_hash
+    from ca.x509util import fingerprint
+    from core.signing import signature_hash
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     root, root_key = vpki.root, vpki.key(vpki.settings.root.name)

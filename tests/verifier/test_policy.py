@@ -57,7 +57,7 @@ def test_local_crl_file_is_used_offline(vpki, citizen, tmp_path, clock, key_stor
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    from ca.x509util import signature_hash
+    from core.signing import signature_hash
 
     issuing_key = vpki.key("citizens")
     builder = (
