@@ -137,7 +137,7 @@ def test_persistent_failure_becomes_unavailable_after_one_retry(
         raise p11e.DeviceError()
 
     monkeypatch.setattr(store, "_private_key", broken)
-    monkeypatch.setattr(store, "_close_sessions", lambda leases: None)  # keep pooled handles untouched
+    monkeypatch.setattr(store._sessions, "_close_sessions", lambda leases: None)  # keep pooled handles untouched
     with pytest.raises(KeyStoreUnavailableError, match="even after reconnecting: DeviceError"):
         store.find("k")
     assert len(calls) == 2
@@ -150,12 +150,12 @@ def test_persistent_failure_becomes_unavailable_after_one_retry(
 def test_pool_exhaustion_times_out(softhsm_token: SoftHSMToken) -> None:
     store = softhsm_token.key_store(pool_size=1, acquire_timeout=0.1)
     store.check()
-    lease = store._borrow()  # one thread holds the only session
+    lease = store._sessions.borrow()  # one thread holds the only session
     try:
         with pytest.raises(KeyStoreUnavailableError, match=r"no free session .*pool_size=1"):
             store.check()
     finally:
-        store._give_back(lease)
+        store._sessions.give_back(lease)
     store.check()
 
 

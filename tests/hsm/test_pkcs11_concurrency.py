@@ -85,7 +85,7 @@ def test_threads_share_a_small_pool(shared: tuple[SoftHSMToken, dict]) -> None:
     def work(n: int) -> list[Signature]:
         start.wait()
         signatures = _sign_many(store, f"thread-{n}", 50)
-        peak.append(store._open_count)
+        peak.append(store._sessions.open_count)
         return signatures
 
     with ThreadPoolExecutor(max_workers=8) as pool:
