@@ -8,6 +8,7 @@ non-qualified certificate (no QC statements); the signer templates follow RFC 69
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -17,6 +18,15 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
 from core.errors import ConfigurationError
+
+_OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
+
+
+def check_oid(key: str, value: str) -> None:
+    """A dotted OID (X.660: arcs without leading zeros, the first 0, 1 or 2)."""
+    if not _OID.match(value):
+        raise ConfigurationError(key, f"{value!r} is not a dotted OID")
+
 
 TEMPLATES = ("natural-person", "ocsp-signer", "tsa", "seal", "root-ca", "sub-ca")
 LINTS = ("pkix", "etsi-natural-person")
@@ -78,8 +88,6 @@ class ProfileSettings:
         if self.lint not in LINTS:
             raise ConfigurationError("lint", f"choose one of {', '.join(LINTS)}")
         if self.etsi_policy:
-            from ca.settings import check_oid
-
             check_oid("etsi_policy", self.etsi_policy)
         is_ca = self.template in ("root-ca", "sub-ca")
         if is_ca != ("keyCertSign" in self.key_usage):

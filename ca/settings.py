@@ -8,12 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from ca.profiles import ProfileSettings, default_profiles
+from ca.profiles import ProfileSettings, check_oid, default_profiles
 from core.errors import ConfigurationError
 from hsm.base import ALGORITHMS
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-_OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 
 
 def _is_ip(host: str) -> bool:
@@ -22,11 +21,6 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def check_oid(key: str, value: str) -> None:
-    if not _OID.match(value):
-        raise ConfigurationError(key, f"{value!r} is not a dotted OID")
 
 
 @dataclass(frozen=True)

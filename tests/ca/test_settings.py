@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import peewee as pw
@@ -98,3 +99,34 @@ def test_jobs_are_registered() -> None:
 
     assert {"ca.crl.publish_due", "ca.holds.expire", "ca.ocsp_signers.renew"} <= set(JOBS)
     assert JOBS["ca.crl.publish_due"].interval_seconds == 15
+
+
+def _imports_of(path: Path) -> set[str]:
+    """Every absolute import in a module, including those deferred inside functions."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_ca_modules_import_each_other_without_a_circle() -> None:
+    # ca.profiles used to import ca.settings inside a method while ca.settings imported
+    # ca.profiles at the top: a circle hidden by a deferred import.
+    root = Path(__file__).resolve().parents[2] / "ca"
+    graph = {
+        f"ca.{path.stem}": {m for m in _imports_of(path) if m.startswith("ca.")}
+        for path in root.glob("*.py")
+        if path.stem != "__init__"
+    }
+    assert "ca.settings" not in graph["ca.profiles"]
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for module in graph.get(start, set()) - seen:
+            if module == target or reaches(module, target, seen | {module}):
+                return True
+        return False
+
+    assert [module for module in graph if reaches(module, module, set())] == []
