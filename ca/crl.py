@@ -28,7 +28,7 @@ from ca import der
 from ca.errors import AuthorityNotFoundError
 from ca.hierarchy import authority, load_certificate
 from ca.models import CRL, Authority, Certificate, CRLCounter, StatusCounter
-from ca.settings import CASettings
+from ca.settings import CRL_JOB_INTERVAL_SECONDS, CASettings
 from ca.status import reason_flag
 from core import audit
 from core.clock import Clock
@@ -38,8 +38,6 @@ from hsm.base import KeyStore
 
 logger = logging.getLogger(__name__)
 
-# How often the publishing job runs (config/jobs.py registers it with this interval).
-JOB_INTERVAL_SECONDS = 15
 PAGE_SIZE = 50_000
 HOLD = "certificateHold"
 # DER of the reasonCode entry extensions (RFC 5280 §5.3.1), precomputed for the hot loop.
@@ -366,7 +364,7 @@ class CRLPublisher:
                 return True
         elif not self.settings.crl.full_on_change:
             return False
-        quiet = timedelta(seconds=max(0, self.settings.crl.publish_within_seconds - JOB_INTERVAL_SECONDS))
+        quiet = timedelta(seconds=max(0, self.settings.crl.publish_within_seconds - CRL_JOB_INTERVAL_SECONDS))
         # After a clock step back (now before thisUpdate) the quiet period cannot be measured:
         # publish on change at once rather than wait for the clock to catch up.
         settled = now < current.this_update or now - current.this_update >= quiet

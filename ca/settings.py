@@ -64,6 +64,11 @@ class OCSPSignerSettings:
             raise ConfigurationError("ca.ocsp_signer.renew_before_days", "must be at least 1 and below validity_days")
 
 
+# How often the CRL publishing job runs: config/jobs.py schedules it with this, ca.crl counts on
+# it, and a status change can wait up to one run, so publish_within_seconds is never shorter.
+CRL_JOB_INTERVAL_SECONDS = 15
+
+
 @dataclass(frozen=True)
 class CRLSettings:
     """CRL publication (RFC 5280 §5; CA/B BR §4.9.7)."""
@@ -83,8 +88,10 @@ class CRLSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.next_update_hours <= 240:
             raise ConfigurationError("ca.crl.next_update_hours", "must be between 1 and 240 (10 days, BR §4.9.7)")
-        if not 15 <= self.publish_within_seconds <= 86400:
-            raise ConfigurationError("ca.crl.publish_within_seconds", "must be between 15 and 86400")
+        if not CRL_JOB_INTERVAL_SECONDS <= self.publish_within_seconds <= 86400:
+            raise ConfigurationError(
+                "ca.crl.publish_within_seconds", f"must be between {CRL_JOB_INTERVAL_SECONDS} and 86400"
+            )
         if not 1 <= self.change_margin_seconds <= 3600:
             raise ConfigurationError("ca.crl.change_margin_seconds", "must be between 1 and 3600")
 

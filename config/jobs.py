@@ -68,12 +68,13 @@ def loop(runtime: Runtime, stop: threading.Event | None = None, tick_seconds: fl
 
 
 def _all_jobs() -> list[Job]:
+    from ca.settings import CRL_JOB_INTERVAL_SECONDS
     from config.wiring import ca, enrollment, ocsp
 
     return [
         # Holds expire before the CRLs are built, so one run publishes their revocations.
         Job("ca.holds.expire", 300, ca.expire_holds_job),
-        Job("ca.crl.publish_due", 15, ca.crl_publish_due_job),
+        Job("ca.crl.publish_due", CRL_JOB_INTERVAL_SECONDS, ca.crl_publish_due_job),
         Job("ca.ocsp_signers.renew", 3600, ca.renew_ocsp_signers_job),
         Job("ocsp.presign", 60, ocsp.presign_job),
         Job("enrollment.expire_applications", 300, enrollment.expire_applications_job),
