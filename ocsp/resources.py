@@ -26,10 +26,11 @@ def _write(resp: falcon.Response, served: ServedResponse) -> None:
 
 
 class OCSPPostResource:
-    speaks_own_protocol = True  # body limit and errors answered as OCSP, not problem+json
     """``POST /ocsp`` with an ``application/ocsp-request`` body (RFC 6960 Appendix A.1).
 
     POST answers are not cacheable (RFC 5019 §5: caching proxies only work with GET)."""
+
+    speaks_own_protocol = True  # body limit and errors answered as OCSP, not problem+json
 
     def __init__(self, service: OCSPService, settings: OCSPSettings) -> None:
         self.service = service
@@ -67,8 +68,9 @@ class OCSPPostResource:
 
 
 class OCSPGetResource:
-    speaks_own_protocol = True
     """``GET /ocsp/{url-encoded base64 DER}`` (RFC 6960 Appendix A.1), cacheable per RFC 5019 §6."""
+
+    speaks_own_protocol = True
 
     def __init__(self, service: OCSPService, settings: OCSPSettings, clock: Clock) -> None:
         self.service = service

@@ -363,3 +363,12 @@ def test_mount_touches_no_keys(db, settings) -> None:  # type: ignore[no-untyped
 
     assert settings.keystore.pin is None
     create_app(settings, ["ocsp"], database=db)
+
+
+def test_resources_keep_their_docstrings() -> None:
+    # A class attribute placed above the docstring turns it into a dead string expression.
+    from ocsp.resources import OCSPGetResource, OCSPPostResource
+
+    assert OCSPPostResource.__doc__ is not None and "RFC 6960 Appendix A.1" in OCSPPostResource.__doc__
+    assert OCSPGetResource.__doc__ is not None and "RFC 5019 §6" in OCSPGetResource.__doc__
+    assert OCSPPostResource.speaks_own_protocol and OCSPGetResource.speaks_own_protocol
