@@ -104,16 +104,7 @@ def assemble_crl(
     CertificateList headers, whose lengths are known only at the end, are written into that gap
     and the unused front is dropped (O(1) for a bytearray), so a million entries are held about
     twice (buffer + final bytes), never copied per entry."""
-    ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    extensions = [
-        der.extension(x509.AuthorityKeyIdentifier(ski, None, None)),  # §5.2.1
-        der.extension(x509.CRLNumber(number)),  # §5.2.3
-    ]
-    if delta_base is not None:
-        extensions.append(der.extension(x509.DeltaCRLIndicator(delta_base), critical=True))  # §5.2.4
-    elif freshest_url is not None:
-        point = x509.DistributionPoint([x509.UniformResourceIdentifier(freshest_url)], None, None, None)
-        extensions.append(der.extension(x509.FreshestCRL([point])))  # §5.2.6
+    extensions = _crl_extensions(issuer, number, delta_base, freshest_url)
     algorithm = signature_algorithm(key)
     head = b"".join(
         (
@@ -150,6 +141,35 @@ def assemble_crl(
     crl = bytes(buf)
     del buf
     return CRLBuild(crl, count)
+
+
+def _crl_extensions(
+    issuer: x509.Certificate, number: int, delta_base: int | None, freshest_url: str | None
+) -> list[bytes]:
+    """crlExtensions (RFC 5280 §5.2): AKI, CRL number, and the delta indicator on a delta CRL or
+    the freshest-CRL pointer on a full one."""
+    ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    extensions = [
+        der.extension(x509.AuthorityKeyIdentifier(ski, None, None)),  # §5.2.1
+        der.extension(x509.CRLNumber(number)),  # §5.2.3
+    ]
+    if delta_base is not None:
+        extensions.append(der.extension(x509.DeltaCRLIndicator(delta_base), critical=True))  # §5.2.4
+    elif freshest_url is not None:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(freshest_url)], None, None, None)
+        extensions.append(der.extension(x509.FreshestCRL([point])))  # §5.2.6
+    return extensions
+
+
+@dataclass(frozen=True)
+class _Built:
+    """A signed CRL of :meth:`CRLPublisher.publish`, before it is stored."""
+
+    der: bytes
+    entries: int
+    number: int
+    this_update: datetime
+    next_update: datetime
 
 
 def latest(issuer: Authority, kind: str, *, with_der: bool = True) -> CRL | None:
@@ -266,7 +286,6 @@ class CRLPublisher:
         row = self._ca(name)
         issuer_cert = load_certificate(row)
         key = self.key_store.find(row.key_label)
-        margin = timedelta(seconds=self.settings.crl.change_margin_seconds)
         CRLCounter.insert(issuer=row, last_number=0).on_conflict_ignore().execute()
         with atomic():
             counter = lock_row(CRLCounter.select().where(CRLCounter.issuer == row)).first()
@@ -281,56 +300,86 @@ class CRLPublisher:
             snapshot_at = self.clock.now()
             # Read before the entries: a change committed in between is published now and again later.
             changes = status_changes(row.id)
-            now = snapshot_at.replace(microsecond=0)  # DER times have whole seconds
-            next_update = now + timedelta(hours=self.settings.crl.next_update_hours)
-            if base is not None:
-                entries = _delta_entries(row.id, base.snapshot_at - margin, snapshot_at)
-            else:
-                entries = _full_entries(row.id, snapshot_at)
-            built = assemble_crl(
-                issuer=issuer_cert,
-                key=key,
-                number=number,
-                this_update=now,
-                next_update=next_update,
-                entries=entries,
-                delta_base=base.number if base is not None else None,
-                freshest_url=self.settings.delta_crl_url(name) if self.settings.crl.delta else None,
-            )
-            crl = x509.load_der_x509_crl(built.der)
-            if not crl.is_signature_valid(issuer_cert.public_key()):  # type: ignore[arg-type]
-                raise ValueError("the CRL signature does not verify")
-            digest = hashlib.sha256(built.der).hexdigest()
-            saved: CRL = CRL.create(
-                issuer=row,
-                number=number,
-                kind=kind,
-                base_number=base.number if base is not None else None,
-                this_update=now,
-                next_update=next_update,
-                snapshot_at=snapshot_at,
-                changed_in_margin=_changed_count(row.id, snapshot_at - margin),
-                status_changes=changes,
-                entries=built.entries,
-                der=built.der,
-                sha256=digest,
-            )
-            audit.record(
-                self.clock,
-                actor=actor,
-                action="crl.publish",
-                object_type="crl",
-                object_id=f"{name}:{number}",
-                details={
-                    "kind": kind,
-                    "number": number,
-                    "entries": built.entries,
-                    "sha256": digest,
-                    "base_number": saved.base_number,
-                    "next_update": next_update.isoformat(),
-                },
-            )
+            built = self._build(row, issuer_cert, key, number, base, snapshot_at)
+            saved = self._store(row, kind, base, built, snapshot_at=snapshot_at, changes=changes, actor=actor)
         logger.info("published %s CRL %s of %s with %s entries", kind, number, name, built.entries)
+        return saved
+
+    def _build(
+        self,
+        row: Authority,
+        issuer_cert: x509.Certificate,
+        key: CertificateIssuerPrivateKeyTypes,
+        number: int,
+        base: CRL | None,
+        snapshot_at: datetime,
+    ) -> _Built:
+        """Sign the CRL as of ``snapshot_at`` (a delta one on ``base``) and check the signature."""
+        now = snapshot_at.replace(microsecond=0)  # DER times have whole seconds
+        next_update = now + timedelta(hours=self.settings.crl.next_update_hours)
+        if base is not None:
+            margin = timedelta(seconds=self.settings.crl.change_margin_seconds)
+            entries = _delta_entries(row.id, base.snapshot_at - margin, snapshot_at)
+        else:
+            entries = _full_entries(row.id, snapshot_at)
+        built = assemble_crl(
+            issuer=issuer_cert,
+            key=key,
+            number=number,
+            this_update=now,
+            next_update=next_update,
+            entries=entries,
+            delta_base=base.number if base is not None else None,
+            freshest_url=self.settings.delta_crl_url(row.name) if self.settings.crl.delta else None,
+        )
+        crl = x509.load_der_x509_crl(built.der)
+        if not crl.is_signature_valid(issuer_cert.public_key()):  # type: ignore[arg-type]
+            raise ValueError("the CRL signature does not verify")
+        return _Built(built.der, built.entries, number, now, next_update)
+
+    def _store(
+        self,
+        row: Authority,
+        kind: str,
+        base: CRL | None,
+        built: _Built,
+        *,
+        snapshot_at: datetime,
+        changes: int,
+        actor: str,
+    ) -> CRL:
+        """Keep the CRL with what later scheduling compares against, and audit it."""
+        margin = timedelta(seconds=self.settings.crl.change_margin_seconds)
+        digest = hashlib.sha256(built.der).hexdigest()
+        saved: CRL = CRL.create(
+            issuer=row,
+            number=built.number,
+            kind=kind,
+            base_number=base.number if base is not None else None,
+            this_update=built.this_update,
+            next_update=built.next_update,
+            snapshot_at=snapshot_at,
+            changed_in_margin=_changed_count(row.id, snapshot_at - margin),
+            status_changes=changes,
+            entries=built.entries,
+            der=built.der,
+            sha256=digest,
+        )
+        audit.record(
+            self.clock,
+            actor=actor,
+            action="crl.publish",
+            object_type="crl",
+            object_id=f"{row.name}:{built.number}",
+            details={
+                "kind": kind,
+                "number": built.number,
+                "entries": built.entries,
+                "sha256": digest,
+                "base_number": saved.base_number,
+                "next_update": built.next_update.isoformat(),
+            },
+        )
         return saved
 
     # -- scheduling ----------------------------------------------------------------------------
