@@ -223,6 +223,46 @@ class Ceremony:
         profile: str,
     ) -> _Issuer:
         cert = builder.sign(signing_key, signature_hash(signing_key))  # type: ignore[arg-type]
+        authority = self._insert(cert, parent, settings, role, label, profile)
+        fp = fingerprint(cert)
+        audit.record(
+            self.clock,
+            actor=self.actor,
+            action="certificate.issue",
+            object_type="authority",
+            object_id=settings.name,
+            details={
+                "role": role,
+                "serial": to_hex(cert.serial_number),
+                "key_label": label,
+                "issuer": parent.name if parent else settings.name,
+                "fingerprint_sha256": fp,
+            },
+        )
+        self.steps.append(
+            CeremonyStep(
+                settings.name,
+                role,
+                cert.subject.rfc4514_string(),
+                to_hex(cert.serial_number),
+                cert.not_valid_after_utc,
+                fp,
+                label,
+            )
+        )
+        return _Issuer(cert, settings, authority)
+
+    def _insert(
+        self,
+        cert: x509.Certificate,
+        parent: _Issuer | None,
+        settings: AuthoritySettings,
+        role: str,
+        label: str,
+        profile: str,
+    ) -> Authority:
+        """The authority row and, like every certificate a CA of the hierarchy signed, its
+        ca_certificate row (a root's under itself)."""
         now = self.clock.now()
         issuer_row = parent.row if parent is not None else None
         authority = Authority.create(
@@ -254,32 +294,7 @@ class Ceremony:
             created_at=now,
             issued_at=now,
         )
-        audit.record(
-            self.clock,
-            actor=self.actor,
-            action="certificate.issue",
-            object_type="authority",
-            object_id=settings.name,
-            details={
-                "role": role,
-                "serial": to_hex(cert.serial_number),
-                "key_label": label,
-                "issuer": parent.name if parent else settings.name,
-                "fingerprint_sha256": fingerprint(cert),
-            },
-        )
-        self.steps.append(
-            CeremonyStep(
-                settings.name,
-                role,
-                cert.subject.rfc4514_string(),
-                to_hex(cert.serial_number),
-                cert.not_valid_after_utc,
-                fingerprint(cert),
-                label,
-            )
-        )
-        return _Issuer(cert, settings, authority)
+        return authority
 
 
 @dataclass(frozen=True)

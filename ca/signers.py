@@ -14,7 +14,7 @@ import logging
 from datetime import timedelta
 
 from ca.hierarchy import load_certificate
-from ca.issuance import IssuancePipeline
+from ca.issuance import IssuancePipeline, IssuedCertificate
 from ca.models import Authority
 from ca.revocation import RevocationService
 from ca.settings import CASettings
@@ -54,6 +54,8 @@ def renew_ocsp_signers(settings: CASettings, key_store: KeyStore, clock: Clock, 
 def renew_signer(
     settings: CASettings, key_store: KeyStore, clock: Clock, signer: Authority, *, actor: str = ACTOR
 ) -> bool:
+    """Give ``signer`` a new key and certificate; False (and the spare certificate revoked) when
+    another host renewed it first."""
     ca_name = signer.name[: -len("-ocsp")]
     old_serial = signer.serial
     label = f"{signer.name}-{clock.now():%Y%m%dT%H%M%S%f}"
@@ -77,7 +79,20 @@ def renew_signer(
         validity_days=settings.ocsp_signer.validity_days,
         subject_ref=f"authority:{signer.name}",
     )
-    now = clock.now()
+    switched = _switch(clock, signer, old_serial, label, issued, actor=actor)
+    if not switched:
+        # Another host renewed first: this certificate is never used.
+        RevocationService(settings, clock).revoke(ca_name, issued.serial, "superseded", actor=actor)
+        logger.info("OCSP signer %s was renewed elsewhere; revoked the spare certificate", signer.name)
+        return False
+    logger.info("renewed OCSP signer %s: serial %s until %s", signer.name, issued.serial, issued.not_after.isoformat())
+    return True
+
+
+def _switch(
+    clock: Clock, signer: Authority, old_serial: str, label: str, issued: IssuedCertificate, *, actor: str
+) -> bool:
+    """Point the signer at the new key and certificate unless it changed meanwhile (another host)."""
     with atomic():
         switched = (
             Authority.update(
@@ -89,7 +104,7 @@ def renew_signer(
                 not_after=issued.not_after,
                 fingerprint_sha256=issued.fingerprint_sha256,
                 key_hash_sha1=key_hash_sha1(issued.certificate.public_key()),
-                updated_at=now,
+                updated_at=clock.now(),
             )
             .where((Authority.id == signer.id) & (Authority.serial == old_serial))
             .execute()
@@ -108,10 +123,4 @@ def renew_signer(
                     "not_after": issued.not_after.isoformat(),
                 },
             )
-    if not switched:
-        # Another host renewed first: this certificate is never used.
-        RevocationService(settings, clock).revoke(ca_name, issued.serial, "superseded", actor=actor)
-        logger.info("OCSP signer %s was renewed elsewhere; revoked the spare certificate", signer.name)
-        return False
-    logger.info("renewed OCSP signer %s: serial %s until %s", signer.name, issued.serial, issued.not_after.isoformat())
-    return True
+    return bool(switched)
