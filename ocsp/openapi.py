@@ -14,64 +14,66 @@ _OCSP_RESPONSE = {
 
 
 def paths() -> dict[str, Any]:
+    return {"/ocsp": {"post": _post(), "get": _get_empty()}, "/ocsp/{encoded}": {"get": _get()}}
+
+
+def _post() -> dict[str, Any]:
     return {
-        "/ocsp": {
-            "post": {
-                "tags": ["ocsp"],
-                "summary": "OCSP request (RFC 6960 Appendix A.1, POST); not cacheable",
-                "operationId": "ocspPost",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/ocsp-request": {"schema": {"$ref": "#/components/schemas/OCSPRequestDER"}}
-                    },
-                },
-                "responses": {
-                    "200": _OCSP_RESPONSE,
-                    "413": {
-                        **_OCSP_RESPONSE,
-                        "description": "Body larger than ocsp.max_request_bytes (malformedRequest)",
-                    },
-                },
-            },
-            "get": {
-                "tags": ["ocsp"],
-                "summary": "Without a request: malformedRequest",
-                "operationId": "ocspGetEmpty",
-                "responses": {"200": _OCSP_RESPONSE},
+        "tags": ["ocsp"],
+        "summary": "OCSP request (RFC 6960 Appendix A.1, POST); not cacheable",
+        "operationId": "ocspPost",
+        "requestBody": {
+            "required": True,
+            "content": {"application/ocsp-request": {"schema": {"$ref": "#/components/schemas/OCSPRequestDER"}}},
+        },
+        "responses": {
+            "200": _OCSP_RESPONSE,
+            "413": {
+                **_OCSP_RESPONSE,
+                "description": "Body larger than ocsp.max_request_bytes (malformedRequest)",
             },
         },
-        "/ocsp/{encoded}": {
-            "get": {
-                "tags": ["ocsp"],
-                "summary": "OCSP request (RFC 6960 Appendix A.1, GET), cacheable per RFC 5019 §6",
-                "operationId": "ocspGet",
-                "parameters": [
-                    {
-                        "name": "encoded",
-                        "in": "path",
-                        "required": True,
-                        "description": "URL-encoded base64 of the DER OCSPRequest; padding optional, URL-safe alphabet "
-                        "accepted; may contain '/'.",
+    }
+
+
+def _get_empty() -> dict[str, Any]:
+    return {
+        "tags": ["ocsp"],
+        "summary": "Without a request: malformedRequest",
+        "operationId": "ocspGetEmpty",
+        "responses": {"200": _OCSP_RESPONSE},
+    }
+
+
+def _get() -> dict[str, Any]:
+    return {
+        "tags": ["ocsp"],
+        "summary": "OCSP request (RFC 6960 Appendix A.1, GET), cacheable per RFC 5019 §6",
+        "operationId": "ocspGet",
+        "parameters": [
+            {
+                "name": "encoded",
+                "in": "path",
+                "required": True,
+                "description": "URL-encoded base64 of the DER OCSPRequest; padding optional, URL-safe alphabet "
+                "accepted; may contain '/'.",
+                "schema": {"type": "string"},
+            }
+        ],
+        "responses": {
+            "200": {
+                **_OCSP_RESPONSE,
+                "headers": {
+                    "Cache-Control": {
                         "schema": {"type": "string"},
-                    }
-                ],
-                "responses": {
-                    "200": {
-                        **_OCSP_RESPONSE,
-                        "headers": {
-                            "Cache-Control": {
-                                "schema": {"type": "string"},
-                                "description": "max-age=N, public, no-transform, must-revalidate",
-                            },
-                            "ETag": {"schema": {"type": "string"}},
-                            "Last-Modified": {"schema": {"type": "string"}, "description": "producedAt"},
-                            "Expires": {"schema": {"type": "string"}, "description": "nextUpdate"},
-                        },
+                        "description": "max-age=N, public, no-transform, must-revalidate",
                     },
-                    "304": {"description": "Not modified (If-None-Match)"},
+                    "ETag": {"schema": {"type": "string"}},
+                    "Last-Modified": {"schema": {"type": "string"}, "description": "producedAt"},
+                    "Expires": {"schema": {"type": "string"}, "description": "nextUpdate"},
                 },
             },
+            "304": {"description": "Not modified (If-None-Match)"},
         },
     }
 
