@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from asn1crypto import x509 as asn1_x509
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ca.serials import to_hex
-from core.signing import sign_data, signature_algorithm
+from core.signing import signature_algorithm, signer
 from ocsp.errors import SignerUnavailableError
 
 
@@ -30,6 +31,7 @@ class ResponseSigner:
     # DER AlgorithmIdentifier of the signature (core.signing: RFC 5758 §3.2, RFC 4055 §5, RFC 8410 §3).
     algorithm_der: bytes
     not_after: datetime
+    _sign: Callable[[bytes], bytes] = field(init=False, repr=False, compare=False)
 
     @classmethod
     def create(
@@ -70,5 +72,9 @@ class ResponseSigner:
             not_after=certificate.not_valid_after_utc,
         )
 
+    def __post_init__(self) -> None:
+        # The key-type decisions once per signer, not per response.
+        object.__setattr__(self, "_sign", signer(self.key))
+
     def sign(self, data: bytes) -> bytes:
-        return sign_data(self.key, data)
+        return self._sign(data)
