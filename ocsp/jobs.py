@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import peewee as pw
+from cryptography import x509
 
 from ca.models import Certificate
 from core import audit
@@ -27,6 +28,7 @@ from ocsp.directory import IssuerDirectory
 from ocsp.models import OCSPResponse
 from ocsp.responder import ServedIssuer, cert_id_for, sign_response
 from ocsp.settings import OCSPSettings
+from ocsp.signer import ResponseSigner
 
 logger = logging.getLogger(__name__)
 
@@ -123,44 +125,59 @@ def _presign_issuer(
         rows = _due(issuer, signer.serial, read_at, cutoff, after_id, limit)
         if not rows:
             return done, True
-        batch: list[cache.PresignedRow] = []
-        for row in rows:
-            cert_row_id, serial_hex = row[0], row[1]
-            entry = cache.StatusEntry(row[2:])
-            serial = int(serial_hex, 16)
-            cert_id = cert_id_for(certificate, serial, "sha1")
-            answer = sign_response([(cert_id, entry.status)], signer, produced_at=read_at, validity=validity)
-            assert answer.this_update is not None and answer.next_update is not None
-            batch.append(
-                cache.PresignedRow(
-                    issuer.authority_id,
-                    serial_hex,
-                    answer.der,
-                    read_at,
-                    answer.this_update,
-                    answer.next_update,
-                    signer.serial,
-                    entry.status_changed_at,
-                    entry.issued_at,
-                    entry.status.kind,
-                )
-            )
-            after_id = cert_row_id
-        with atomic():
-            cache.store(batch)
-            audit.record(
-                clock,
-                actor=actor,
-                action="ocsp.presign",
-                object_type="authority",
-                object_id=issuer.name,
-                details={
-                    "responses": len(batch),
-                    "signer_serial": signer.serial,
-                    "first_serial": batch[0].serial,
-                    "last_serial": batch[-1].serial,
-                },
-            )
+        batch = [_presigned(issuer, certificate, signer, row, read_at, validity) for row in rows]
+        after_id = rows[-1][0]
+        _store(batch, issuer, signer, clock, actor)
         done += len(batch)
         if len(rows) < limit:
             return done, True
+
+
+def _presigned(
+    issuer: ServedIssuer,
+    certificate: x509.Certificate,
+    signer: ResponseSigner,
+    row: tuple[Any, ...],
+    read_at: datetime,
+    validity: timedelta,
+) -> cache.PresignedRow:
+    """A signed response for one due certificate row (SHA-1 CertID, RFC 5019 §2.1.1), with the
+    change stamps it was made from."""
+    serial_hex = row[1]
+    entry = cache.StatusEntry(row[2:])
+    cert_id = cert_id_for(certificate, int(serial_hex, 16), "sha1")
+    answer = sign_response([(cert_id, entry.status)], signer, produced_at=read_at, validity=validity)
+    assert answer.this_update is not None and answer.next_update is not None
+    return cache.PresignedRow(
+        issuer.authority_id,
+        serial_hex,
+        answer.der,
+        read_at,
+        answer.this_update,
+        answer.next_update,
+        signer.serial,
+        entry.status_changed_at,
+        entry.issued_at,
+        entry.status.kind,
+    )
+
+
+def _store(
+    batch: list[cache.PresignedRow], issuer: ServedIssuer, signer: ResponseSigner, clock: Clock, actor: str
+) -> None:
+    """Upsert a batch with its audit record, in one transaction."""
+    with atomic():
+        cache.store(batch)
+        audit.record(
+            clock,
+            actor=actor,
+            action="ocsp.presign",
+            object_type="authority",
+            object_id=issuer.name,
+            details={
+                "responses": len(batch),
+                "signer_serial": signer.serial,
+                "first_serial": batch[0].serial,
+                "last_serial": batch[-1].serial,
+            },
+        )
