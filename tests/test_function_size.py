@@ -1,0 +1,34 @@
+"""Small rooms (issue 12): no function longer than about 60 lines in the packages below the
+services' edges. Long functions hid defects before (ca.issuance._issue took any failed insert for
+a serial collision); split them into named steps instead of raising the limit."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("ca", "config", "core", "hsm", "ocsp", "tsa")
+LIMIT = 60
+# ca/api.py is the CA port being built in the same issue; enrollment/ and verifier/ are split
+# separately and are not checked here yet.
+EXEMPT = {"ca/api.py"}
+
+
+def _long_functions() -> list[str]:
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative in EXEMPT:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if lines > LIMIT:
+                        found.append(f"{relative}:{node.lineno} {node.name} ({lines} lines)")
+    return found
+
+
+def test_no_function_is_longer_than_the_limit() -> None:
+    assert _long_functions() == []
