@@ -169,7 +169,7 @@ class IssuancePipeline:
             raise ValidationError.single("profile", f"profile {request.profile!r} is not for natural persons")
         subject = validate_subject(request.subject)
         check_public_key(request.public_key, allow_ed25519=profile.allow_ed25519)
-        return self._issue(
+        plan = self._plan(
             request.profile or self.settings.default_profile,
             profile,
             natural_person_name(subject),
@@ -180,6 +180,7 @@ class IssuancePipeline:
             subject_ref=request.subject_ref,
             email=subject.email,
         )
+        return self._issue(plan)
 
     def issue_named(
         self,
@@ -197,7 +198,7 @@ class IssuancePipeline:
         if profile.template == "natural-person":
             raise ValidationError.single("profile", "natural-person profiles are issued with issue()")
         check_public_key(public_key, allow_ed25519=profile.allow_ed25519)
-        return self._issue(
+        plan = self._plan(
             profile_name,
             profile,
             subject,
@@ -207,6 +208,7 @@ class IssuancePipeline:
             subject_ref=subject_ref,
             validity_days=validity_days,
         )
+        return self._issue(plan)
 
     # -- the pipeline --------------------------------------------------------------------------
 
@@ -222,32 +224,7 @@ class IssuancePipeline:
             raise AuthorityNotFoundError(row.name)
         return row
 
-    def _issue(
-        self,
-        profile_name: str,
-        profile: ProfileSettings,
-        subject: x509.Name,
-        public_key: CertificatePublicKeyTypes,
-        *,
-        actor: str,
-        issuer: str | None,
-        not_before: datetime | None = None,
-        subject_ref: str | None = None,
-        email: str | None = None,
-        validity_days: int | None = None,
-    ) -> IssuedCertificate:
-        plan = self._plan(
-            profile_name,
-            profile,
-            subject,
-            public_key,
-            actor=actor,
-            issuer=issuer,
-            not_before=not_before,
-            subject_ref=subject_ref,
-            email=email,
-            validity_days=validity_days,
-        )
+    def _issue(self, plan: _Plan) -> IssuedCertificate:
         # The order is the point (module docstring): reserve+audit → lint → sign → check → store.
         reservation = self._reserve_fresh_serial(plan)
         self._lint_or_refuse(plan, reservation)
@@ -263,10 +240,10 @@ class IssuancePipeline:
         *,
         actor: str,
         issuer: str | None,
-        not_before: datetime | None,
-        subject_ref: str | None,
-        email: str | None,
-        validity_days: int | None,
+        not_before: datetime | None = None,
+        subject_ref: str | None = None,
+        email: str | None = None,
+        validity_days: int | None = None,
     ) -> _Plan:
         """Everything the certificate depends on except its serial; nothing is written yet."""
         issuer_row = self._issuer(issuer)
