@@ -8,9 +8,12 @@ ceremony leaves no half hierarchy (at worst unused keys with unique labels in th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+import peewee as pw
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes, CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -325,3 +328,72 @@ def load_certificate(row: Authority) -> x509.Certificate:
 
 def hierarchy_exists() -> bool:
     return bool(Authority.select().exists())
+
+
+# -- read interface for other packages (OCSP directory, signers, download resources) ------------
+
+
+def authority_foreign_key(**options: Any) -> pw.ForeignKeyField:
+    """A foreign key to a CA of the hierarchy, for tables of other packages (e.g. OCSP's
+    pre-signed responses), so that they never name the CA's models."""
+    return pw.ForeignKeyField(Authority, **options)
+
+
+@dataclass(frozen=True)
+class AuthorityVersion:
+    """What identifies the current certificate and key of a CA or signer: any change means a
+    renewal (new serial, key label or ``updated_at``)."""
+
+    id: int
+    name: str
+    role: str
+    serial: str
+    updated_at: datetime
+    key_label: str
+
+
+def authority_versions(roles: Sequence[str], reader: pw.Database | None = None) -> list[AuthorityVersion]:
+    """The CAs and signers with one of ``roles`` (one small query; ``reader``: a replica)."""
+    query = Authority.select(
+        Authority.id, Authority.name, Authority.role, Authority.serial, Authority.updated_at, Authority.key_label
+    ).where(Authority.role.in_(tuple(roles)))
+    rows = list(query.tuples().execute(reader)) if reader is not None else list(query.tuples())
+    return [AuthorityVersion(*row) for row in rows]  # type: ignore[misc]
+
+
+def authority_certificate(authority_id: int, reader: pw.Database | None = None) -> x509.Certificate:
+    """The current certificate of the CA or signer with row id ``authority_id``."""
+    query = Authority.select().where(Authority.id == authority_id)
+    row = query.get(reader) if reader is not None else query.get()
+    return load_certificate(row)
+
+
+def chain(name: str) -> list[x509.Certificate]:
+    """The CA ``name`` and its parents up to the root (``name`` first)."""
+    found = []
+    row: Authority | None = authority(name)
+    while row is not None:
+        found.append(load_certificate(row))
+        parent_id = getattr(row, "parent_id", None)
+        row = row.parent if parent_id and parent_id != row.id else None
+    return found
+
+
+def authority_listing(settings: CASettings) -> list[dict[str, Any]]:
+    """Every CA and signer with its current certificate (``sekap-trust ca list``)."""
+    rows = Authority.select().order_by(Authority.id)
+    return [
+        {
+            "name": row.name,
+            "role": row.role,
+            "subject": row.subject,
+            "serial": row.serial,
+            "not_before": row.not_before.isoformat(),
+            "not_after": row.not_after.isoformat(),
+            "issuer": row.parent.name if row.parent is not None else row.name,
+            "fingerprint_sha256": row.fingerprint_sha256,
+            "certificate_url": settings.cert_url(row.name),
+            "crl_url": settings.crl_url(row.name) if row.role in ("root", "issuing") else None,
+        }
+        for row in rows
+    ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias, TypeVar, cast
 
 from config.protocol_lane import App
 from config.settings import Settings
@@ -15,6 +16,7 @@ from hsm.factory import open_key_store
 # The WSGI app type every mount function receives (falcon.App with a direct path for the
 # binary protocol endpoints, see config.protocol_lane).
 WSGIApp: TypeAlias = App
+T = TypeVar("T")
 
 
 @dataclass
@@ -23,6 +25,16 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     _key_store: KeyStore | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
+    _shared_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def shared(self, name: str, build: Callable[[], T]) -> T:
+        """One instance per runtime of what ``build`` makes (services wired into several mounts
+        and jobs, such as the CA port)."""
+        with self._shared_lock:
+            if name not in self._shared:
+                self._shared[name] = build()
+            return cast(T, self._shared[name])
 
     @property
     def key_store(self) -> KeyStore:

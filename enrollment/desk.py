@@ -18,9 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ca.models import Authority
-from ca.models import Certificate as CACertificate
-from ca.settings import CASettings
+from ca.api import CAError, CertificateAuthority, IssueRequest, SubjectIdentity
 from core import audit
 from core.auth import Principal
 from core.clock import Clock
@@ -28,7 +26,6 @@ from core.db import atomic, lock_row
 from core.errors import FieldError, ValidationError
 from enrollment import notifications
 from enrollment.applications import ApplicationService
-from enrollment.ca_access import chain_for, pem
 from enrollment.errors import (
     ApplicationStateError,
     DownloadGoneError,
@@ -39,7 +36,8 @@ from enrollment.pkcs12 import build_pkcs12
 from enrollment.secrets_util import hasher, new_revocation_code, normalise_code
 from enrollment.settings import EnrollmentSettings
 from enrollment.validation import load_csr_der, parse_date, validate_document
-from hsm.base import KeySpec, KeyStore
+from enrollment.views import pem
+from hsm.base import KeySpec
 from hsm.software import generate_private_key
 
 logger = logging.getLogger(__name__)
@@ -69,13 +67,10 @@ def add_years(moment: datetime, years: int) -> datetime:
 
 
 class Desk:
-    def __init__(
-        self, settings: EnrollmentSettings, ca_settings: CASettings, clock: Clock, key_store: KeyStore | None = None
-    ) -> None:
+    def __init__(self, settings: EnrollmentSettings, ca: CertificateAuthority, clock: Clock) -> None:
         self.settings = settings
-        self.ca_settings = ca_settings
+        self.ca = ca
         self.clock = clock
-        self.key_store = key_store
         self.applications = ApplicationService(settings, clock)
         self._hasher = hasher(settings.password_hash_time_cost, settings.password_hash_memory_kib)
 
@@ -217,10 +212,6 @@ class Desk:
 
     # -- issuance ---------------------------------------------------------------------------
     def issue(self, reference: str, body: Mapping[str, Any], principal: Principal) -> IssueResult:
-        from ca.issuance import IssuancePipeline, IssueRequest, SubjectIdentity
-
-        if self.key_store is None:
-            raise RuntimeError("issuance needs the key store")
         app = self._own(reference, principal)
         pin = body.get("pin")
         if app.key_generation == "point":
@@ -272,8 +263,7 @@ class Desk:
                 passport=app.document_number if app.document_type == "passport" else None,
                 email=app.email,
             )
-            pipeline = IssuancePipeline(self.ca_settings, self.key_store, self.clock)
-            issued = pipeline.issue(
+            issued = self.ca.issue(
                 IssueRequest(
                     profile=self.settings.certificate_profile,
                     subject=subject,
@@ -282,7 +272,7 @@ class Desk:
                 ),
                 actor=principal.actor,
             )
-            chain = chain_for(issued.issuer)
+            chain = self.ca.chain(issued.issuer)
             p12 = None
             if private_key is not None:
                 assert isinstance(pin, str)
@@ -374,30 +364,17 @@ class Desk:
 
     def _revoke_orphans(self, application_id: int, actor: str) -> int:
         """Revoke (superseded) certificates signed for this application but never handed over."""
-        from ca.errors import CAError
-        from ca.revocation import RevocationService
-
         handed_over = {
             c.serial for c in CitizenCertificate.select().where(CitizenCertificate.application == application_id)
         }
-        orphans = (
-            CACertificate.select(CACertificate, Authority)
-            .join(Authority)
-            .where(
-                (CACertificate.subject_ref == f"application:{application_id}")
-                & CACertificate.state.in_(("reserved", "issued"))
-                & CACertificate.revocation_reason.is_null()
-            )
-        )
         revoked = 0
-        service = RevocationService(self.ca_settings, self.clock)
-        for row in orphans:
-            if row.serial in handed_over:
+        for state in self.ca.certificates_of(f"application:{application_id}"):
+            if state.serial in handed_over or state.reason is not None or state.condition == "unknown":
                 continue
             try:
-                service.revoke(row.issuer.name, row.serial, "superseded", actor=actor)
+                self.ca.revoke(state.issuer, state.serial, "superseded", actor=actor)
             except CAError:
-                logger.warning("could not revoke orphaned certificate %s", row.serial)
+                logger.warning("could not revoke orphaned certificate %s", state.serial)
                 continue
             revoked += 1
         return revoked

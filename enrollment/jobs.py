@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ca.settings import CASettings
+from ca.api import CertificateAuthority
 from core.clock import Clock
 from enrollment.applications import ApplicationService
 from enrollment.desk import Desk
@@ -15,8 +15,8 @@ def expire_applications(settings: EnrollmentSettings, clock: Clock) -> str:
     return f"{ApplicationService(settings, clock).expire_due()} application(s) expired"
 
 
-def expiry_reminders(settings: EnrollmentSettings, ca_settings: CASettings, clock: Clock) -> str:
-    return f"{Lifecycle(settings, ca_settings, clock).send_reminders()} reminder(s) queued"
+def expiry_reminders(settings: EnrollmentSettings, ca: CertificateAuthority, clock: Clock) -> str:
+    return f"{Lifecycle(settings, ca, clock).send_reminders()} reminder(s) queued"
 
 
 def send_mail(settings: EnrollmentSettings, clock: Clock) -> str:
@@ -24,12 +24,12 @@ def send_mail(settings: EnrollmentSettings, clock: Clock) -> str:
     return f"{sent} e-mail(s) sent, {failed} failed"
 
 
-def housekeeping(settings: EnrollmentSettings, ca_settings: CASettings, clock: Clock) -> str:
+def housekeeping(settings: EnrollmentSettings, ca: CertificateAuthority, clock: Clock) -> str:
     """Evidence past retention, undelivered PKCS#12 files, old code attempts."""
-    desk = Desk(settings, ca_settings, clock)
+    desk = Desk(settings, ca, clock)
     evidence = desk.purge_evidence()
     pickups = desk.purge_pickups()
-    attempts = Lifecycle(settings, ca_settings, clock).purge_code_attempts()
+    attempts = Lifecycle(settings, ca, clock).purge_code_attempts()
     return (
         f"{evidence} evidence record(s) purged, {pickups} PKCS#12 pick-up(s) destroyed, "
         f"{attempts} old code attempt(s) removed"

@@ -23,8 +23,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ca.serials import from_hex, to_hex
-from ca.settings import CASettings
+from ca.api import CertificateAuthority, CertificateState, IssueRequest, SubjectIdentity, canonical_serial
 from core import audit
 from core.auth import Principal
 from core.clock import Clock
@@ -34,7 +33,6 @@ from core.identifiers import IdentifierError, validate_pesel
 from core.signing import verify_data
 from enrollment import notifications
 from enrollment.attempts import AttemptLimiter
-from enrollment.ca_access import CertificateState, certificate_of, certificate_state, chain_for, pem
 from enrollment.errors import (
     CertificateStateError,
     CitizenCertificateNotFoundError,
@@ -45,8 +43,8 @@ from enrollment.errors import (
 from enrollment.models import Application, CitizenCertificate
 from enrollment.secrets_util import hasher, normalise_code, verify_hash
 from enrollment.settings import EnrollmentSettings
-from enrollment.validation import parse_csr
-from hsm.base import KeyStore
+from enrollment.validation import load_csr_der, parse_csr
+from enrollment.views import pem, public_status
 
 logger = logging.getLogger(__name__)
 
@@ -90,14 +88,15 @@ class RenewalResult:
 
 
 def status_view(cert: CitizenCertificate, state: CertificateState) -> dict[str, Any]:
+    status = public_status(state)
     return {
         "issuer": cert.issuer,
         "serial": cert.serial,
-        "status": state.status,
+        "status": status,
         "not_before": cert.not_before.isoformat(),
         "not_after": cert.not_after.isoformat(),
         "revoked_at": state.revoked_at.isoformat() if state.revoked_at else None,
-        "revocation_reason": state.reason if state.status == "revoked" else None,
+        "revocation_reason": state.reason if status == "revoked" else None,
         "remote_renewals": cert.remote_renewals,
         "renewed": cert.renewed,
     }
@@ -108,25 +107,20 @@ def _serial(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError.single("serial", "is required", "required")
     try:
-        return to_hex(from_hex(value))
-    except ValueError:
+        return canonical_serial(value)
+    except ValidationError:
         raise ValidationError.single("serial", "must be the certificate serial in hex") from None
 
 
 class Lifecycle:
-    def __init__(
-        self, settings: EnrollmentSettings, ca_settings: CASettings, clock: Clock, key_store: KeyStore | None = None
-    ) -> None:
+    def __init__(self, settings: EnrollmentSettings, ca: CertificateAuthority, clock: Clock) -> None:
         self.settings = settings
-        self.ca_settings = ca_settings
+        self.ca = ca
         self.clock = clock
-        self.key_store = key_store
         self._hasher = hasher(settings.password_hash_time_cost, settings.password_hash_memory_kib)
 
-    def _revocation(self) -> Any:
-        from ca.revocation import RevocationService
-
-        return RevocationService(self.ca_settings, self.clock)
+    def _state(self, cert: CitizenCertificate) -> str:
+        return public_status(self.ca.state(cert.issuer, cert.serial))
 
     # -- finding the certificate ---------------------------------------------------------------
     def _by_serial(self, serial: str) -> CitizenCertificate | None:
@@ -189,27 +183,27 @@ class Lifecycle:
 
     # -- actions ----------------------------------------------------------------------------
     def status(self, cert: CitizenCertificate) -> dict[str, Any]:
-        return status_view(cert, certificate_state(cert.issuer, cert.serial, self.clock))
+        return status_view(cert, self.ca.state(cert.issuer, cert.serial))
 
     def suspend(self, cert: CitizenCertificate, *, actor: str, channel: str) -> dict[str, Any]:
-        state = certificate_state(cert.issuer, cert.serial, self.clock)
-        if state.status != "valid":
+        state = self._state(cert)
+        if state != "valid":
             raise CertificateStateError(
-                f"certificate {cert.serial} is {state.status}; only a valid certificate can be suspended"
+                f"certificate {cert.serial} is {state}; only a valid certificate can be suspended"
             )
         with atomic():
-            self._revocation().suspend(cert.issuer, cert.serial, actor=actor)
+            self.ca.suspend(cert.issuer, cert.serial, actor=actor)
             self._after(cert, "certificate_suspended", actor, "enrollment.certificate.suspend", channel)
         return self.status(cert)
 
     def resume(self, cert: CitizenCertificate, *, actor: str, channel: str) -> dict[str, Any]:
-        state = certificate_state(cert.issuer, cert.serial, self.clock)
-        if state.status != "suspended":
+        state = self._state(cert)
+        if state != "suspended":
             raise CertificateStateError(
-                f"certificate {cert.serial} is {state.status}; only a suspended certificate can be resumed"
+                f"certificate {cert.serial} is {state}; only a suspended certificate can be resumed"
             )
         with atomic():
-            self._revocation().resume(cert.issuer, cert.serial, actor=actor)
+            self.ca.resume(cert.issuer, cert.serial, actor=actor)
             self._after(cert, "certificate_resumed", actor, "enrollment.certificate.resume", channel)
         return self.status(cert)
 
@@ -226,11 +220,11 @@ class Lifecycle:
             reason = "unspecified"
         if reason not in allowed:
             raise ValidationError.single("reason", f"must be one of {', '.join(allowed)}")
-        state = certificate_state(cert.issuer, cert.serial, self.clock)
-        if state.status not in ("valid", "suspended", "not_yet_valid"):
-            raise CertificateStateError(f"certificate {cert.serial} is {state.status}; it cannot be revoked")
+        state = self._state(cert)
+        if state not in ("valid", "suspended", "not_yet_valid"):
+            raise CertificateStateError(f"certificate {cert.serial} is {state}; it cannot be revoked")
         with atomic():
-            self._revocation().revoke(cert.issuer, cert.serial, reason, actor=actor)
+            self.ca.revoke(cert.issuer, cert.serial, reason, actor=actor)
             self._after(cert, "certificate_revoked", actor, "enrollment.certificate.revoke", channel, reason=reason)
         return self.status(cert)
 
@@ -261,10 +255,6 @@ class Lifecycle:
         renewed before, at most ``max_remote_renewals`` times in a row; the new validity starts when
         the old one ends (REFERENCE.md, Certum practice).
         """
-        from ca.issuance import IssuancePipeline, IssueRequest, SubjectIdentity
-
-        if self.key_store is None:
-            raise RuntimeError("renewal needs the key store")
         errors: list[FieldError] = []
         serial = _serial(body.get("serial"))
         csr_der = parse_csr(body.get("csr"), errors)
@@ -285,15 +275,13 @@ class Lifecycle:
             raise ValidationError(errors, message="the renewal request has invalid fields")
         assert csr_der is not None
         cert = self._by_serial(serial)
-        old = certificate_of(cert.issuer, cert.serial) if cert is not None else None
+        old = self.ca.certificate(cert.issuer, cert.serial) if cert is not None else None
         if cert is None or old is None:
             raise CitizenCertificateNotFoundError(serial)
         try:
             verify_data(old.public_key(), signature, csr_der)  # type: ignore[arg-type]
         except (InvalidSignature, TypeError, ValueError):
             raise ValidationError.single("signature", "does not verify with the current certificate's key") from None
-        from enrollment.validation import load_csr_der
-
         new_key = load_csr_der(csr_der).public_key()
         spki = Encoding.DER
         from cryptography.hazmat.primitives.serialization import PublicFormat
@@ -303,10 +291,10 @@ class Lifecycle:
         ):
             raise ValidationError.single("csr", "the renewal needs a new key pair")
         now = self.clock.now()
-        state = certificate_state(cert.issuer, cert.serial, self.clock)
-        if state.status != "valid":
+        state = self._state(cert)
+        if state != "valid":
             raise RenewalRefusedError(
-                f"certificate {serial} is {state.status}; only a valid, unsuspended certificate can be renewed"
+                f"certificate {serial} is {state}; only a valid, unsuspended certificate can be renewed"
             )
         if cert.remote_renewals >= self.settings.max_remote_renewals:
             raise RenewalRefusedError("the remote-renewal limit is reached; a new in-person identity check is required")
@@ -335,7 +323,7 @@ class Lifecycle:
             )
         app = cert.application
         try:
-            issued = IssuancePipeline(self.ca_settings, self.key_store, self.clock).issue(
+            issued = self.ca.issue(
                 IssueRequest(
                     profile=self.settings.certificate_profile,
                     subject=SubjectIdentity(
@@ -405,7 +393,7 @@ class Lifecycle:
             not_before=issued.not_before,
             not_after=issued.not_after,
             certificate_pem=issued.certificate.public_bytes(Encoding.PEM).decode("ascii"),
-            chain_pem=pem(chain_for(issued.issuer)),
+            chain_pem=pem(self.ca.chain(issued.issuer)),
         )
 
     # -- jobs -------------------------------------------------------------------------------
@@ -429,7 +417,7 @@ class Lifecycle:
                 # One reminder per threshold; a certificate found late gets only the nearest one.
                 if days in sent or any(d < days for d in sent):
                     continue
-                if certificate_state(cert.issuer, cert.serial, self.clock).status != "valid":
+                if self._state(cert) != "valid":
                     continue
                 marks = ",".join(str(d) for d in sorted(sent | {days}))
                 with atomic():

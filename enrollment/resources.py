@@ -6,13 +6,12 @@ Authorisation is not decided here: every class is decorated with
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import falcon
 
-from ca.settings import CASettings
+from ca.api import CertificateAuthority
 from core.auth import Principal
 from core.clock import Clock
 from core.errors import BadRequestError, ValidationError
@@ -25,25 +24,23 @@ from enrollment.errors import NotFoundInEnrollmentError
 from enrollment.lifecycle import CitizenIdentity, Lifecycle, require_officer_reason
 from enrollment.models import Agreement, CertificationPoint
 from enrollment.settings import EnrollmentSettings
-from hsm.base import KeyStore
 
 PKCS12_MEDIA_TYPE = "application/x-pkcs12"
 
 
 @dataclass
 class Services:
-    """What the resources need; the key store is opened lazily, on first issuance."""
+    """What the resources need: enrollment's settings, the CA's one door and the clock."""
 
     settings: EnrollmentSettings
-    ca_settings: CASettings
+    ca: CertificateAuthority
     clock: Clock
-    key_store: Callable[[], KeyStore]
 
     def desk(self) -> Desk:
-        return Desk(self.settings, self.ca_settings, self.clock, self.key_store())
+        return Desk(self.settings, self.ca, self.clock)
 
-    def lifecycle(self, *, with_keys: bool = False) -> Lifecycle:
-        return Lifecycle(self.settings, self.ca_settings, self.clock, self.key_store() if with_keys else None)
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(self.settings, self.ca, self.clock)
 
     def applications(self) -> ApplicationService:
         return ApplicationService(self.settings, self.clock)
@@ -365,7 +362,7 @@ class RenewalsResource(_Base):
         principal = principal_of(req)
         body = json_body(req)
         actor = principal.actor if principal.authenticated else "citizen:renewal"
-        result = self.services.lifecycle(with_keys=True).renew(body, actor=actor)
+        result = self.services.lifecycle().renew(body, actor=actor)
         resp.status = falcon.HTTP_201
         resp.media = {
             "issuer": result.issuer,

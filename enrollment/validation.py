@@ -11,6 +11,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ca.api import check_public_key, load_csr
 from core.errors import FieldError, ValidationError
 from core.identifiers import (
     IdentifierError,
@@ -91,8 +92,6 @@ def parse_csr(value: Any, errors: list[FieldError]) -> bytes | None:
     if len(value) > MAX_CSR_BYTES:
         errors.append(FieldError("csr", f"must be at most {MAX_CSR_BYTES} bytes", "too_long"))
         return None
-    from ca.issuance import check_public_key, load_csr
-
     try:
         csr = load_csr(value.encode("ascii", "replace"))
         if not csr.is_signature_valid:

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import peewee as pw
 
-from ca.models import Certificate
+from ca import status as ca_status
 from ca.serials import to_hex
-from ca.status import CertStatus, StatusKind, status_of_row
+from ca.status import CertStatus, StatusKind, relying_party_status
 from core import db as core_db
 from core.db import UTCDateTimeField
 from ocsp.models import OCSPResponse
@@ -32,6 +32,25 @@ class CachedResponse:
     status: StatusKind
 
 
+class StatusRow(NamedTuple):
+    """One row of :data:`STATUS_COLUMNS`: the certificate's status columns (``ca.status``) and its
+    pre-signed response, if any. Values are raw (as the driver returns them)."""
+
+    state: str
+    revocation_reason: str | None
+    revoked_at: Any
+    invalidity_date: Any
+    status_changed_at: Any
+    issued_at: Any
+    response_der: Any
+    produced_at: Any
+    next_update: Any
+    # Copies of status_changed_at / issued_at taken when the response was signed.
+    response_status_changed_at: Any
+    response_issued_at: Any
+    response_status: StatusKind | None
+
+
 class StatusEntry:
     """A certificate row (state, revocation, change stamps) joined with its pre-signed response,
     as read from the database; values are converted only when used (this is the hot path)."""
@@ -39,7 +58,7 @@ class StatusEntry:
     __slots__ = ("_row", "_status")
 
     def __init__(self, row: Sequence[Any] | None) -> None:
-        self._row = row
+        self._row = StatusRow._make(row) if row is not None else None
         self._status: CertStatus | None = None
 
     @property
@@ -50,23 +69,18 @@ class StatusEntry:
             if row is None:
                 self._status = CertStatus("unknown")
             else:
-                self._status = status_of_row(
-                    Certificate(
-                        state=row[0],
-                        revocation_reason=row[1],
-                        revoked_at=_value(Certificate.revoked_at, row[2]),
-                        invalidity_date=_value(Certificate.invalidity_date, row[3]),
-                    )
+                self._status = relying_party_status(
+                    row.state, row.revocation_reason, _time(row.revoked_at), _time(row.invalidity_date)
                 )
         return self._status
 
     @property
     def status_changed_at(self) -> datetime | None:
-        return _value(Certificate.status_changed_at, self._row[4]) if self._row else None
+        return _time(self._row.status_changed_at) if self._row else None
 
     @property
     def issued_at(self) -> datetime | None:
-        return _value(Certificate.issued_at, self._row[5]) if self._row else None
+        return _time(self._row.issued_at) if self._row else None
 
     def usable_cache(self, now: datetime) -> CachedResponse | None:
         """The pre-signed response if still valid and made from the row as it is now.
@@ -75,16 +89,23 @@ class StatusEntry:
         (stored values, same columns types: equal iff unchanged). Comparing stamps rather than
         times also catches a change whose transaction committed after the job had read the row."""
         row = self._row
-        if row is None or row[6] is None:
+        if row is None or row.response_der is None:
             return None
-        if row[9] != row[4] or row[10] != row[5]:
+        if row.response_status_changed_at != row.status_changed_at or row.response_issued_at != row.issued_at:
             return None
-        next_update = _value(OCSPResponse.next_update, row[8])
+        next_update = _time(row.next_update)
         if next_update is None or now >= next_update:
             return None
-        produced_at = _value(OCSPResponse.produced_at, row[7])
-        assert produced_at is not None
-        return CachedResponse(bytes(row[6]), produced_at, next_update, row[11])
+        produced_at = _time(row.produced_at)
+        assert produced_at is not None and row.response_status is not None
+        return CachedResponse(bytes(row.response_der), produced_at, next_update, row.response_status)
+
+
+_TIME_FIELD = UTCDateTimeField()
+
+
+def _time(raw: Any) -> datetime | None:
+    return _value(_TIME_FIELD, raw)  # type: ignore[no-any-return]
 
 
 def _value(field: pw.Field, raw: Any) -> Any:
@@ -109,13 +130,9 @@ def _sqlite_datetime(raw: str) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# In the order of :class:`StatusRow`.
 STATUS_COLUMNS: tuple[pw.Field, ...] = (
-    Certificate.state,
-    Certificate.revocation_reason,
-    Certificate.revoked_at,
-    Certificate.invalidity_date,
-    Certificate.status_changed_at,
-    Certificate.issued_at,
+    *ca_status.STATUS_COLUMNS,
     OCSPResponse.der,
     OCSPResponse.produced_at,
     OCSPResponse.next_update,
@@ -125,12 +142,8 @@ STATUS_COLUMNS: tuple[pw.Field, ...] = (
 )
 
 
-def join_cached(query: pw.ModelSelect[Certificate]) -> pw.ModelSelect[Certificate]:
-    return query.join(
-        OCSPResponse,
-        pw.JOIN.LEFT_OUTER,
-        on=(OCSPResponse.issuer == Certificate.issuer) & (OCSPResponse.serial == Certificate.serial),
-    )
+def join_cached(query: pw.ModelSelect[Any]) -> pw.ModelSelect[Any]:
+    return ca_status.join_per_certificate(query, OCSPResponse, OCSPResponse.issuer, OCSPResponse.serial)
 
 
 def fetch(issuer: ServedIssuer, serial: int, reader: pw.Database | None = None) -> StatusEntry:
@@ -153,8 +166,9 @@ _SQL: dict[int, str] = {}
 def _fetch_sql(database: pw.Database) -> str:
     sql = _SQL.get(id(database))
     if sql is None:
-        query = join_cached(Certificate.select(*STATUS_COLUMNS)).where(
-            (Certificate.issuer == 0) & (Certificate.serial == "")
+        columns = ca_status.COLUMNS
+        query = join_cached(ca_status.select_certificates(*STATUS_COLUMNS)).where(
+            (columns.issuer == 0) & (columns.serial == "")
         )
         sql, params = database.get_sql_context().sql(query).query()  # type: ignore[no-untyped-call]
         if list(params) != [0, ""]:

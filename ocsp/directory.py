@@ -11,15 +11,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
 import peewee as pw
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
-from ca.hierarchy import load_certificate
-from ca.models import Authority
+from ca.hierarchy import AuthorityVersion, authority_certificate, authority_versions
 from ocsp.errors import SignerUnavailableError
 from ocsp.responder import IssuerIndex, ServedIssuer
 from ocsp.signer import ResponseSigner
@@ -35,16 +32,6 @@ def signer_name(issuer: str) -> str:
     return f"{issuer}-ocsp"
 
 
-@dataclass(frozen=True)
-class _RowVersion:
-    id: int
-    name: str
-    role: str
-    serial: str
-    updated_at: datetime
-    key_label: str
-
-
 class IssuerDirectory:
     """Thread-safe, per-process view of the served CAs (index) and their signers."""
 
@@ -55,9 +42,9 @@ class IssuerDirectory:
         self._refresh_seconds = refresh_seconds
         self._reader = reader
         self._lock = threading.Lock()
-        self._versions: dict[str, _RowVersion] = {}
+        self._versions: dict[str, AuthorityVersion] = {}
         self._index = IssuerIndex([])
-        self._signers: dict[str, tuple[_RowVersion, ResponseSigner]] = {}
+        self._signers: dict[str, tuple[AuthorityVersion, ResponseSigner]] = {}
         self._checked = float("-inf")
 
     def index(self) -> IssuerIndex:
@@ -97,16 +84,10 @@ class IssuerDirectory:
             if time.monotonic() - self._checked >= self._refresh_seconds:
                 self._reload()
 
-    def _select(self) -> list[_RowVersion]:
-        query = Authority.select(
-            Authority.id, Authority.name, Authority.role, Authority.serial, Authority.updated_at, Authority.key_label
-        ).where(Authority.role.in_((*SERVED_ROLES, "ocsp")))
+    def _select(self) -> list[AuthorityVersion]:
         if self._reader is not None:
             self._reader.connect(reuse_if_open=True)
-            rows = list(query.tuples().execute(self._reader))
-        else:
-            rows = list(query.tuples())
-        return [_RowVersion(*row) for row in rows]
+        return authority_versions((*SERVED_ROLES, "ocsp"), self._reader)
 
     def _reload(self) -> None:
         versions = {v.name: v for v in self._select()}
@@ -122,11 +103,9 @@ class IssuerDirectory:
         self._versions = versions
 
     def _certificate(self, authority_id: int) -> x509.Certificate:
-        query = Authority.select().where(Authority.id == authority_id)
-        row = query.get(self._reader) if self._reader is not None else query.get()
-        return load_certificate(row)
+        return authority_certificate(authority_id, self._reader)
 
-    def _build_signer(self, issuer: ServedIssuer, version: _RowVersion) -> ResponseSigner:
+    def _build_signer(self, issuer: ServedIssuer, version: AuthorityVersion) -> ResponseSigner:
         certificate = self._certificate(version.id)
         try:
             key = self._key_finder(version.key_label)

@@ -19,7 +19,7 @@ from typing import Any
 import peewee as pw
 from cryptography import x509
 
-from ca.models import Certificate
+from ca import status as ca_status
 from core import audit
 from core.clock import Clock
 from core.db import atomic
@@ -32,7 +32,8 @@ from ocsp.signer import ResponseSigner
 
 logger = logging.getLogger(__name__)
 
-_COLUMNS = (Certificate.id, Certificate.serial, *cache.STATUS_COLUMNS)
+_CERT = ca_status.COLUMNS
+_COLUMNS = (_CERT.id, _CERT.serial, *cache.STATUS_COLUMNS)
 
 
 @dataclass
@@ -61,19 +62,19 @@ def _due(
         OCSPResponse.id.is_null()
         | (OCSPResponse.this_update < cutoff)
         | (OCSPResponse.signer_serial != signer_serial)
-        | _changed(Certificate.status_changed_at, OCSPResponse.cert_status_changed_at)
-        | _changed(Certificate.issued_at, OCSPResponse.cert_issued_at)
+        | _changed(_CERT.status_changed_at, OCSPResponse.cert_status_changed_at)
+        | _changed(_CERT.issued_at, OCSPResponse.cert_issued_at)
     )
     query = (
-        cache.join_cached(Certificate.select(*_COLUMNS))
+        cache.join_cached(ca_status.select_certificates(*_COLUMNS))
         .where(
-            (Certificate.issuer == issuer.authority_id)
-            & (Certificate.id > after_id)
-            & (Certificate.state != "failed")
-            & (Certificate.not_after > now)
+            (_CERT.issuer == issuer.authority_id)
+            & (_CERT.id > after_id)
+            & (_CERT.state != "failed")
+            & (_CERT.not_after > now)
             & stale
         )
-        .order_by(Certificate.id)
+        .order_by(_CERT.id)
         .limit(limit)
         .tuples()
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peewee as pw
 
-from ca.models import Authority
+from ca.hierarchy import authority_foreign_key
 from core.db import BaseModel, UTCDateTimeField
 
 
@@ -17,7 +17,7 @@ class OCSPResponse(BaseModel):
     ``produced_at`` is when the status was read.
     """
 
-    issuer = pw.ForeignKeyField(Authority, on_delete="CASCADE", backref="+")
+    issuer = authority_foreign_key(on_delete="CASCADE", backref="+")
     serial = pw.CharField(max_length=40)
     der = pw.BlobField()
     produced_at = UTCDateTimeField()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ca import hierarchy
 from ca.crl import CRLPublisher
 from ca.hierarchy import Ceremony, hierarchy_exists
-from ca.models import Authority
 from config.commands.context import CommandContext
 
 
@@ -47,27 +47,8 @@ def cmd_init(args: argparse.Namespace, ctx: CommandContext) -> int:
     return 0
 
 
-def authority_listing(settings_ca: Any) -> list[dict[str, Any]]:
-    rows = Authority.select().order_by(Authority.id)
-    return [
-        {
-            "name": row.name,
-            "role": row.role,
-            "subject": row.subject,
-            "serial": row.serial,
-            "not_before": row.not_before.isoformat(),
-            "not_after": row.not_after.isoformat(),
-            "issuer": row.parent.name if row.parent is not None else row.name,
-            "fingerprint_sha256": row.fingerprint_sha256,
-            "certificate_url": settings_ca.cert_url(row.name),
-            "crl_url": settings_ca.crl_url(row.name) if row.role in ("root", "issuing") else None,
-        }
-        for row in rows
-    ]
-
-
 def cmd_list(args: argparse.Namespace, ctx: CommandContext) -> int:
-    listing = authority_listing(ctx.runtime.settings.ca)
+    listing = hierarchy.authority_listing(ctx.runtime.settings.ca)
     if args.json:
         ctx.print_json(listing)
         return 0

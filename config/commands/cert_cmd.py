@@ -8,13 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ca import status
+from ca.api import REVOCATION_REASONS, CertificateAuthority, IssueRequest, canonical_serial, load_csr
+from ca.errors import CertificateNotFoundError
 from ca.hierarchy import authority
-from ca.issuance import IssuancePipeline, IssueRequest
-from ca.models import Certificate
-from ca.requests import load_csr, parse_subject_json
-from ca.revocation import REVOCATION_REASONS, RevocationService, canonical_serial
-from ca.status import status_of_row
+from ca.requests import parse_subject_json
 from config.commands.context import CommandContext
+from config.wiring.ca import certificate_authority
 from core.clock import ensure_utc
 from core.errors import ValidationError
 
@@ -43,7 +43,7 @@ def register(sub: Any) -> None:
 
     lst = cert.add_parser("list", help="list certificates, newest first")
     lst.add_argument("--issuer", help="CA name (default: the issuing CA)")
-    lst.add_argument("--status", choices=("valid", "revoked", "suspended", "reserved", "failed"))
+    lst.add_argument("--status", choices=status.RECORD_FILTERS)
     lst.add_argument("--limit", type=int, default=50)
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=cmd_list)
@@ -80,8 +80,7 @@ def cmd_issue(args: argparse.Namespace, ctx: CommandContext) -> int:
     try:
         csr = load_csr(Path(args.csr).read_bytes())
         subject = parse_subject_json(Path(args.subject_json).read_bytes())
-        pipeline = IssuancePipeline(ctx.runtime.settings.ca, ctx.runtime.key_store, ctx.runtime.clock)
-        issued = pipeline.issue(
+        issued = _ca(ctx).issue(
             IssueRequest(
                 profile=args.profile or ctx.runtime.settings.ca.default_profile,
                 subject=subject,
@@ -103,57 +102,51 @@ def cmd_issue(args: argparse.Namespace, ctx: CommandContext) -> int:
     return 0
 
 
-def _describe(row: Certificate) -> dict[str, Any]:
-    status = status_of_row(row)
-    if row.revocation_reason == "certificateHold":
-        label = "suspended"
-    elif row.revocation_reason:
-        label = "revoked"
-    elif row.state != "issued":
-        label = row.state
-    else:
-        label = "valid"
+def _ca(ctx: CommandContext) -> CertificateAuthority:
+    return certificate_authority(ctx.runtime)
+
+
+def _describe(record: status.CertificateRecord) -> dict[str, Any]:
+    state = record.state
     return {
-        "serial": row.serial,
-        "issuer": row.issuer.name,
-        "state": row.state,
-        "status": label,
-        "ocsp_status": status.kind,
-        "profile": row.profile,
-        "subject": row.subject,
-        "subject_ref": row.subject_ref,
-        "not_before": row.not_before.isoformat(),
-        "not_after": row.not_after.isoformat(),
-        "fingerprint_sha256": row.fingerprint_sha256,
-        "revocation_reason": row.revocation_reason,
-        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
-        "invalidity_date": row.invalidity_date.isoformat() if row.invalidity_date else None,
+        "serial": state.serial,
+        "issuer": state.issuer,
+        "state": record.stored,
+        "status": record.label,
+        "ocsp_status": state.relying_party.kind,
+        "profile": record.profile,
+        "subject": record.subject,
+        "subject_ref": state.subject_ref,
+        "not_before": state.not_before.isoformat() if state.not_before else None,
+        "not_after": state.not_after.isoformat() if state.not_after else None,
+        "fingerprint_sha256": record.fingerprint_sha256,
+        "revocation_reason": state.reason,
+        "revoked_at": state.revoked_at.isoformat() if state.revoked_at else None,
+        "invalidity_date": state.invalidity_date.isoformat() if state.invalidity_date else None,
     }
 
 
-def _find(args: argparse.Namespace, ctx: CommandContext) -> Certificate:
-    from ca.errors import CertificateNotFoundError
-
-    issuer = authority(_issuer(args, ctx))
+def _find(args: argparse.Namespace, ctx: CommandContext) -> status.CertificateRecord:
+    issuer = authority(_issuer(args, ctx)).name
     serial = canonical_serial(args.serial)
-    row = Certificate.get_or_none((Certificate.issuer == issuer) & (Certificate.serial == serial))
-    if row is None:
+    record = status.certificate_record(issuer, serial, ctx.runtime.clock.now())
+    if record is None:
         raise CertificateNotFoundError(serial)
-    return row  # type: ignore[no-any-return]
+    return record
 
 
 def cmd_show(args: argparse.Namespace, ctx: CommandContext) -> int:
-    row = _find(args, ctx)
+    record = _find(args, ctx)
     if args.pem:
-        if row.der is None:
+        if record.der is None:
             print("error: the certificate was never stored (reservation only)", file=sys.stderr)
             return 1
         from cryptography import x509
         from cryptography.hazmat.primitives.serialization import Encoding
 
-        ctx.out.write(x509.load_der_x509_certificate(bytes(row.der)).public_bytes(Encoding.PEM).decode())
+        ctx.out.write(x509.load_der_x509_certificate(record.der).public_bytes(Encoding.PEM).decode())
         return 0
-    info = _describe(row)
+    info = _describe(record)
     if args.json:
         ctx.print_json(info)
     else:
@@ -163,19 +156,9 @@ def cmd_show(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 
 def cmd_list(args: argparse.Namespace, ctx: CommandContext) -> int:
-    issuer = authority(_issuer(args, ctx))
-    query = Certificate.select().where(Certificate.issuer == issuer)
-    if args.status == "valid":
-        query = query.where((Certificate.state == "issued") & Certificate.revocation_reason.is_null())
-    elif args.status == "revoked":
-        query = query.where(
-            Certificate.revocation_reason.is_null(False) & (Certificate.revocation_reason != "certificateHold")
-        )
-    elif args.status == "suspended":
-        query = query.where(Certificate.revocation_reason == "certificateHold")
-    elif args.status in ("reserved", "failed"):
-        query = query.where(Certificate.state == args.status)
-    rows = [_describe(r) for r in query.order_by(Certificate.id.desc()).limit(max(1, args.limit))]
+    issuer = authority(_issuer(args, ctx)).name
+    records = status.certificate_records(issuer, ctx.runtime.clock.now(), only=args.status, limit=args.limit)
+    rows = [_describe(r) for r in records]
     if args.json:
         ctx.print_json(rows)
         return 0
@@ -195,26 +178,24 @@ def cmd_revoke(args: argparse.Namespace, ctx: CommandContext) -> int:
             print("error: --invalidity-date must be an ISO 8601 time with a UTC offset", file=sys.stderr)
             return 2
     try:
-        row = RevocationService(ctx.runtime.settings.ca, ctx.runtime.clock).revoke(
+        state = _ca(ctx).revoke(
             _issuer(args, ctx), args.serial, args.reason, actor=ctx.actor, invalidity_date=invalidity
         )
     except ValidationError as exc:
         return _fail(exc)
-    ctx.print(f"revoked {row.serial} ({row.revocation_reason}) at {row.revoked_at.isoformat()}")
+    assert state.revoked_at is not None
+    ctx.print(f"revoked {state.serial} ({state.reason}) at {state.revoked_at.isoformat()}")
     return 0
 
 
 def cmd_suspend(args: argparse.Namespace, ctx: CommandContext) -> int:
-    row = RevocationService(ctx.runtime.settings.ca, ctx.runtime.clock).suspend(
-        _issuer(args, ctx), args.serial, actor=ctx.actor
-    )
-    ctx.print(f"suspended {row.serial} at {row.revoked_at.isoformat()}")
+    state = _ca(ctx).suspend(_issuer(args, ctx), args.serial, actor=ctx.actor)
+    assert state.revoked_at is not None
+    ctx.print(f"suspended {state.serial} at {state.revoked_at.isoformat()}")
     return 0
 
 
 def cmd_resume(args: argparse.Namespace, ctx: CommandContext) -> int:
-    row = RevocationService(ctx.runtime.settings.ca, ctx.runtime.clock).resume(
-        _issuer(args, ctx), args.serial, actor=ctx.actor
-    )
-    ctx.print(f"resumed {row.serial}")
+    state = _ca(ctx).resume(_issuer(args, ctx), args.serial, actor=ctx.actor)
+    ctx.print(f"resumed {state.serial}")
     return 0

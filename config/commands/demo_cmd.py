@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ca.hierarchy import Ceremony, hierarchy_exists
-from config.commands.ca_cmd import authority_listing
+from ca.hierarchy import Ceremony, authority_listing, hierarchy_exists
 from config.commands.context import CommandContext
 from config.migrations import all_migrations
 from core.migrations import upgrade

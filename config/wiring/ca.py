@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from ca.api import CertificateAuthority, LocalCertificateAuthority
 from ca.crl import CRLPublisher
 from ca.resources import AuthorityCertificateResource, CRLResource
 from ca.revocation import RevocationService
 from ca.signers import renew_ocsp_signers
 from config.runtime import Runtime, WSGIApp
+
+
+def certificate_authority(runtime: Runtime) -> CertificateAuthority:
+    """The CA port of this process, built once per runtime and injected into enrollment (and the
+    CLI); the key store opens only when a certificate is issued."""
+    return runtime.shared(
+        "ca", lambda: LocalCertificateAuthority(runtime.settings.ca, lambda: runtime.key_store, runtime.clock)
+    )
 
 
 def mount(app: WSGIApp, runtime: Runtime) -> None:

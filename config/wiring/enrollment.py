@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from config.runtime import Runtime, WSGIApp
+from config.wiring.ca import certificate_authority
 from enrollment import jobs
 from enrollment.resources import Services, routes
 
 
 def services_for(runtime: Runtime) -> Services:
-    # The key store is opened only when an issuance or renewal needs it (never at mount time).
-    return Services(runtime.settings.enrollment, runtime.settings.ca, runtime.clock, lambda: runtime.key_store)
+    return Services(runtime.settings.enrollment, certificate_authority(runtime), runtime.clock)
 
 
 def mount(app: WSGIApp, runtime: Runtime) -> None:
@@ -22,7 +22,7 @@ def expire_applications_job(runtime: Runtime) -> str:
 
 
 def expiry_reminders_job(runtime: Runtime) -> str:
-    return jobs.expiry_reminders(runtime.settings.enrollment, runtime.settings.ca, runtime.clock)
+    return jobs.expiry_reminders(runtime.settings.enrollment, certificate_authority(runtime), runtime.clock)
 
 
 def send_mail_job(runtime: Runtime) -> str:
@@ -30,4 +30,4 @@ def send_mail_job(runtime: Runtime) -> str:
 
 
 def housekeeping_job(runtime: Runtime) -> str:
-    return jobs.housekeeping(runtime.settings.enrollment, runtime.settings.ca, runtime.clock)
+    return jobs.housekeeping(runtime.settings.enrollment, certificate_authority(runtime), runtime.clock)

@@ -9,6 +9,7 @@ from typing import Any
 
 from cryptography import x509
 
+from ca.api import LocalCertificateAuthority
 from config import jobs
 from config.runtime import Runtime
 from core.audit import AuditRecord
@@ -18,6 +19,13 @@ from enrollment.lifecycle import Lifecycle
 from enrollment.models import Application, IdentityCheck, OutgoingEmail, PKCS12Pickup
 from tests.enrollment.flows import issued_certificate
 from tests.enrollment.helpers import API, Parties, application_body
+
+
+def _ca(settings: Any, clock: Any) -> LocalCertificateAuthority:
+    def no_key_store() -> Any:
+        raise AssertionError("these jobs never sign")
+
+    return LocalCertificateAuthority(settings.ca, no_key_store, clock)
 
 
 def submit(api: API, parties: Parties) -> str:
@@ -70,7 +78,7 @@ def test_verified_applications_do_not_expire(bare_api: API, parties: Parties, cl
 def test_expiry_reminders_at_30_and_7_days(api: API, parties: Parties, clock: Any, settings: Any) -> None:
     result, _ = issued_certificate(api, parties)
     not_after = x509.load_pem_x509_certificate(result["certificate"].encode()).not_valid_after_utc
-    lifecycle = Lifecycle(settings.enrollment, settings.ca, clock)
+    lifecycle = Lifecycle(settings.enrollment, _ca(settings, clock), clock)
     clock.set(not_after - timedelta(days=31))
     assert lifecycle.send_reminders() == 0
     clock.set(not_after - timedelta(days=30))
@@ -91,7 +99,7 @@ def test_no_reminder_for_revoked_certificates(api: API, parties: Parties, clock:
     )
     not_after = x509.load_pem_x509_certificate(result["certificate"].encode()).not_valid_after_utc
     clock.set(not_after - timedelta(days=10))
-    assert Lifecycle(settings.enrollment, settings.ca, clock).send_reminders() == 0
+    assert Lifecycle(settings.enrollment, _ca(settings, clock), clock).send_reminders() == 0
 
 
 def test_evidence_purged_after_retention(bare_api: API, parties: Parties, clock: Any, settings: Any) -> None:
@@ -109,7 +117,7 @@ def test_evidence_purged_after_retention(bare_api: API, parties: Parties, clock:
             "agreement_version": parties.agreement_version,
         },
     )
-    desk = Desk(settings.enrollment, settings.ca, clock)
+    desk = Desk(settings.enrollment, _ca(settings, clock), clock)
     clock.advance(days=365 * 20 - 2)
     assert desk.purge_evidence() == 0 and IdentityCheck.select().count() == 1
     clock.advance(days=10)
@@ -122,7 +130,7 @@ def test_evidence_purged_after_retention(bare_api: API, parties: Parties, clock:
 def test_undelivered_pkcs12_destroyed(api: API, parties: Parties, clock: Any, settings: Any) -> None:
     issued_certificate(api, parties, csr=False)
     assert PKCS12Pickup.select().count() == 1
-    desk = Desk(settings.enrollment, settings.ca, clock)
+    desk = Desk(settings.enrollment, _ca(settings, clock), clock)
     assert desk.purge_pickups() == 0
     clock.advance(hours=settings.enrollment.pkcs12_pickup_hours)
     assert desk.purge_pickups() == 1

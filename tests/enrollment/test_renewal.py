@@ -86,11 +86,16 @@ def test_suspended_certificate_cannot_be_renewed(api: API, parties: Parties, clo
 def test_renewal_limit_is_configurable(api: API, parties: Parties, clock, settings, db, key_store) -> None:
     from dataclasses import replace
 
+    from ca.api import LocalCertificateAuthority
     from enrollment.lifecycle import Lifecycle
 
     result, old_key = issued_certificate(api, parties)
     _to_window(clock, result)
-    none_allowed = Lifecycle(replace(settings.enrollment, max_remote_renewals=0), settings.ca, clock, key_store)
+    none_allowed = Lifecycle(
+        replace(settings.enrollment, max_remote_renewals=0),
+        LocalCertificateAuthority(settings.ca, lambda: key_store, clock),
+        clock,
+    )
     body, _ = renewal_body(result["serial"], old_key)
     import pytest
 

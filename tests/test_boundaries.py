@@ -1,0 +1,68 @@
+"""Package boundaries (DESIGN.md "Dependencies point one way"): only ``ca`` touches the CA's
+tables, enrollment reaches the CA only through its port (``ca.api``), nothing imports config."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Every package but ca. verifier joins this list once its policy and revocation modules read CA
+# state through ca.status / ca.hierarchy (being done on another branch):
+#   "verifier",
+OUTSIDE_CA = ("core", "hsm", "ocsp", "tsa", "enrollment", "config")
+
+
+def imports(package: str, root: Path = ROOT) -> Iterator[tuple[Path, int, str]]:
+    """(file, line, imported module) for every import in ``package``, lazy ones included."""
+    for path in sorted((root / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield path, node.lineno, alias.name
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                yield path, node.lineno, node.module
+                for alias in node.names:
+                    yield path, node.lineno, f"{node.module}.{alias.name}"
+
+
+def offending(packages: tuple[str, ...], forbidden: tuple[str, ...], root: Path = ROOT) -> list[str]:
+    return [
+        f"{path.relative_to(root)}:{line} imports {module}"
+        for package in packages
+        for path, line, module in imports(package, root)
+        if any(module == f or module.startswith(f + ".") for f in forbidden)
+    ]
+
+
+@pytest.mark.parametrize("package", OUTSIDE_CA)
+def test_only_ca_imports_ca_models(package: str) -> None:
+    assert offending((package,), ("ca.models",)) == []
+
+
+def test_enrollment_reaches_the_ca_only_through_its_port() -> None:
+    """No CA settings, pipeline, revocation service or CA tables in enrollment: ``ca.api`` only."""
+    found = [hit for hit in offending(("enrollment",), ("ca",)) if not hit.split(" imports ")[1].startswith("ca.api")]
+    assert found == []
+
+
+@pytest.mark.parametrize("package", ("core", "hsm", "ca", "ocsp", "tsa", "enrollment", "verifier"))
+def test_no_service_package_imports_config(package: str) -> None:
+    assert offending((package,), ("config",)) == []
+
+
+def test_the_check_sees_lazy_and_aliased_imports(tmp_path: Path) -> None:
+    """The walker finds imports inside functions and ``import ca.models as m`` (so the tests above
+    can fail)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("def f():\n    from ca.models import Certificate\n", encoding="utf-8")
+    (tmp_path / "pkg" / "b.py").write_text("import ca.models as m\nfrom ca import api\n", encoding="utf-8")
+    assert offending(("pkg",), ("ca.models",), tmp_path) == [
+        "pkg/a.py:2 imports ca.models",
+        "pkg/a.py:2 imports ca.models.Certificate",
+        "pkg/b.py:1 imports ca.models",
+    ]
