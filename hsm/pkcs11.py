@@ -59,9 +59,9 @@ from pkcs11 import exceptions as p11e
 
 from hsm.base import KeyLabel, KeySpec, KeyStore
 from hsm.errors import (
-    HSMError,
     KeyExistsError,
     KeyNotFoundError,
+    KeyStoreError,
     KeyStoreUnavailableError,
     UnsupportedAlgorithmError,
 )
@@ -436,7 +436,7 @@ class PKCS11KeyStore(KeyStore):
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
         if not pin:
-            raise HSMError("the PKCS#11 key store needs a user PIN")
+            raise KeyStoreError("the PKCS#11 key store needs a user PIN")
         self._module_path = module
         self._token_label = token_label
         self._pin = pin
@@ -607,7 +607,7 @@ class PKCS11KeyStore(KeyStore):
         if not found:
             raise KeyNotFoundError(name)
         if len(found) > 1:
-            raise HSMError(f"{len(found)} private keys on token {self._token_label!r} are labelled {name!r}")
+            raise KeyStoreError(f"{len(found)} private keys on token {self._token_label!r} are labelled {name!r}")
         return found[0]
 
     def _read_public_key(self, lease: _Lease, private: Any, name: str) -> CertificateIssuerPublicKeyTypes:
@@ -617,7 +617,7 @@ class PKCS11KeyStore(KeyStore):
         if len(publics) != 1 and key_type == KeyType.RSA:
             return self._public_key_from(private, key_type, name)  # RSA private keys carry n and e
         if len(publics) != 1:
-            raise HSMError(f"key {name!r}: expected one public key object with its CKA_ID, found {len(publics)}")
+            raise KeyStoreError(f"key {name!r}: expected one public key object with its CKA_ID, found {len(publics)}")
         return self._public_key_from(publics[0], key_type, name)
 
     def _public_key_from(self, obj: Any, key_type: KeyType, name: str) -> CertificateIssuerPublicKeyTypes:
@@ -666,7 +666,7 @@ class PKCS11KeyStore(KeyStore):
                     if isinstance(exc, _REFUSED):
                         # rare; the session may be mid-operation in python-pkcs11's eyes: do not reuse it
                         self._discard(lease, reset=False)
-                        error = UnsupportedAlgorithmError if isinstance(exc, _UNSUPPORTED) else HSMError
+                        error = UnsupportedAlgorithmError if isinstance(exc, _UNSUPPORTED) else KeyStoreError
                         raise error(f"{what}: token {self._token_label!r} refused ({_describe(exc)})") from exc
                     self._discard(lease)
                     if failure is not None:
