@@ -50,8 +50,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The suite runs on every core (pytest-xdist; at most PYTEST_MAX_WORKERS), whole files per worker so
+# module fixtures are built once; each worker has its own PostgreSQL database (tests/conftest.py).
+# `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_MAX_WORKERS ?= 4
 test: $(STAMP) system-deps
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses=$(PYTEST_MAX_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean-demo:
 	rm -rf var

@@ -3,9 +3,18 @@
 
 from __future__ import annotations
 
-from core.errors import ConflictError, FieldError, IntegrityError, NotFoundError, SekapError, ValidationError
+from core.errors import (
+    ConflictError,
+    FieldError,
+    IntegrityError,
+    NotFoundError,
+    SekapError,
+    ValidationError,
+    family,
+)
 
 
+@family
 class CAError(SekapError):
     code = "ca_error"
 

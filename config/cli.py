@@ -15,7 +15,7 @@ from typing import TextIO
 import peewee as pw
 
 from config.commands import COMMAND_MODULES, CommandContext
-from config.logging_setup import configure_logging
+from config.logging_setup import configure_logging, redact
 from config.runtime import Runtime
 from config.settings import LoggingSettings, load_settings
 from core import db as core_db
@@ -47,12 +47,34 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, runtim
         with core_db.connection():
             result: int = args.handler(args, ctx)
         return result
-    except SekapError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        # One clear line and a non-zero status, never a traceback (the details, if any, went
+        # to the log where the code that failed wrote them).
+        print(f"error: {describe_error(exc)}", file=sys.stderr)
         return 1
-    except pw.OperationalError as exc:
-        print(f"error: database unavailable: {exc}", file=sys.stderr)
-        return 1
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an operator: the error's own message, or what a database error means."""
+    if isinstance(exc, SekapError):
+        text = exc.message
+    elif core_db.is_unavailable(exc):
+        text = f"the database is not available ({_first_line(exc)}); check database.url and that it runs"
+    elif isinstance(exc, pw.IntegrityError):
+        text = f"the database refused the change ({_first_line(exc)})"
+    elif isinstance(exc, pw.PeeweeException):
+        text = f"database error ({_first_line(exc)})"
+    else:
+        text = f"unexpected {type(exc).__name__}: {_first_line(exc)}"
+    return redact(text)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
 
 
 def _user() -> str:

@@ -1,5 +1,10 @@
 """The one place where exceptions become HTTP answers: RFC 9457 problem+json.
 
+Every error declares a kind (``core.errors.KINDS``) and the kind alone decides the answer. An
+exception without one — a family root, a library's exception, a bug — is a generic 500 whose
+text never reaches the client (it is logged with the request id). A database that cannot be
+reached or used now (``core.db.is_unavailable``) is a 503 with ``Retry-After`` on every route.
+
 Protocol endpoints (OCSP, TSA) answer in their own protocol inside their resources and never
 reach these handlers with protocol errors.
 """
@@ -12,14 +17,19 @@ from typing import Any
 
 import falcon
 
+from core import db as core_db
 from core import errors
 from core.request_context import request_id
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# How long a client should wait before retrying after a 503 (database or key store away).
+RETRY_AFTER_SECONDS = 5
+GENERIC_DETAIL = "The server could not complete the request."
+UNAVAILABLE_DETAIL = "The service is temporarily unavailable; retry later."
 
-# Most specific first: the first matching kind decides the status.
+# One status per kind (an error inherits exactly one kind; tests/config/test_error_kinds.py).
 STATUS_BY_KIND: tuple[tuple[type[errors.SekapError], int], ...] = (
     (errors.ValidationError, 422),
     (errors.BadRequestError, 400),
@@ -32,6 +42,7 @@ STATUS_BY_KIND: tuple[tuple[type[errors.SekapError], int], ...] = (
     (errors.UnavailableError, 503),
     (errors.ConfigurationError, 500),
     (errors.IntegrityError, 500),
+    (errors.InternalError, 500),
 )
 
 TITLES = {
@@ -48,11 +59,12 @@ TITLES = {
 }
 
 
-def status_for(exc: errors.SekapError) -> int:
+def status_for(exc: BaseException) -> int:
+    """The HTTP status of an error's kind; 500 for anything without a declared kind."""
     for kind, status in STATUS_BY_KIND:
         if isinstance(exc, kind):
             return status
-    return 400
+    return 500
 
 
 def problem(resp: falcon.Response, status: int, detail: str, code: str, **extra: Any) -> None:
@@ -75,18 +87,31 @@ def problem(resp: falcon.Response, status: int, detail: str, code: str, **extra:
 def handle_sekap_error(
     req: falcon.Request, resp: falcon.Response, exc: errors.SekapError, params: dict[str, Any]
 ) -> None:
+    if not errors.kinds_of(type(exc)):
+        handle_unexpected(req, resp, exc, params)
+        return
     status = status_for(exc)
     extra: dict[str, Any] = {}
     if isinstance(exc, errors.ValidationError):
         extra["errors"] = [{"field": e.field, "message": e.message, "code": e.code} for e in exc.errors]
     if isinstance(exc, errors.RateLimitedError):
         resp.set_header("Retry-After", str(exc.retry_after_seconds))
+    if status == 503:
+        logger.error("request %s: unavailable: %s", request_id.get(), exc.code, exc_info=exc)
+        unavailable(resp)
+        return
     if status >= 500:
         # Internals stay in the log (without personal data); the client gets a generic text.
-        logger.error("request failed: %s", exc.code, exc_info=exc)
-        problem(resp, status, "The server could not complete the request.", exc.code)
+        logger.error("request %s failed: %s", request_id.get(), exc.code, exc_info=exc)
+        problem(resp, 500, GENERIC_DETAIL, "internal_error")
         return
     problem(resp, status, exc.message, exc.code, **extra)
+
+
+def unavailable(resp: falcon.Response) -> None:
+    """503 problem+json with Retry-After (RFC 9110 §10.2.3)."""
+    problem(resp, 503, UNAVAILABLE_DETAIL, "unavailable")
+    resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
 
 
 def handle_http_error(
@@ -102,8 +127,13 @@ def handle_http_error(
 
 
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict[str, Any]) -> None:
-    logger.error("unexpected error", exc_info=exc)
-    problem(resp, 500, "The server could not complete the request.", "internal_error")
+    if core_db.is_unavailable(exc):
+        logger.error("request %s: database unavailable: %s", request_id.get(), type(exc).__name__, exc_info=exc)
+        core_db.forget_connections()
+        unavailable(resp)
+        return
+    logger.error("request %s failed: unexpected %s", request_id.get(), type(exc).__name__, exc_info=exc)
+    problem(resp, 500, GENERIC_DETAIL, "internal_error")
 
 
 def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:

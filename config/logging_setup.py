@@ -36,6 +36,8 @@ class JSONFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
@@ -49,13 +51,49 @@ def redact(text: str) -> str:
     return _PERSONAL.sub(lambda m: f"{m.group('prefix')}-[redacted]" if m.group("prefix") else "[redacted]", text)
 
 
-class RedactingFormatter(logging.Formatter):
-    def __init__(self, inner: logging.Formatter) -> None:
-        super().__init__()
-        self.inner = inner
+class RedactingFilter(logging.Filter):
+    """Masks personal identifiers in a record — message, arguments, extra fields and exception
+    text — before any handler formats it. The exception is kept as text only (``exc_text``),
+    since an exception object's message cannot be rewritten."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(self.inner.format(record))
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the format: keep both, masked
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = redact(message), None
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD and not key.startswith("_") and isinstance(value, str):
+                setattr(record, key, redact(value))
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+_FORMATTER = logging.Formatter()
+REDACTING_FILTER = RedactingFilter()
+
+
+def install_redaction() -> None:
+    """Run :data:`REDACTING_FILTER` on every record as it is made, so every handler — ours, a
+    library's, one an operator adds later — only ever sees the masked record. (A filter set on
+    each handler would miss handlers added after start-up.) Idempotent."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "redacts", False):
+        return
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        REDACTING_FILTER.filter(record)
+        return record
+
+    make_record.redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_record)
 
 
 ACCESS_LOGGER = "sekap_trust.access"
@@ -176,7 +214,9 @@ atexit.register(ACCESS_LOG.flush)
 def configure_logging(settings: LoggingSettings) -> None:
     inner = JSONFormatter() if settings.json else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter(inner))
+    handler.setFormatter(inner)
+    handler.addFilter(REDACTING_FILTER)  # records made before install_redaction() too
+    install_redaction()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level)

@@ -13,6 +13,7 @@ from typing import Any
 
 import falcon
 
+from config.http_errors import RETRY_AFTER_SECONDS
 from config.logging_setup import ACCESS_LOG
 from core.db import database
 from core.errors import PayloadTooLargeError
@@ -86,6 +87,9 @@ class DatabaseMiddleware:
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool) -> None:
         release_connection(failed=not req_succeeded or resp.status_code >= 500)
+        if resp.status_code == 503 and resp.get_header("Retry-After") is None:
+            # Every 503 says when to come back, whoever answered it (OCSP GET's tryLater too).
+            resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
 
 
 class BodyLimitMiddleware:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import falcon
 
+from config.http_errors import RETRY_AFTER_SECONDS
 from config.logging_setup import ACCESS_LOG
 from config.middleware import release_connection, request_id_for
 from core.request_context import request_id
@@ -108,15 +109,15 @@ class App(falcon.App):  # type: ignore[type-arg]
             finally:
                 release_connection(failed=failed)
             status = falcon.code_to_http_status(code)
-            start_response(
-                status,
-                [
-                    ("Content-Type", endpoint.response_type),
-                    ("Content-Length", str(len(body))),
-                    ("Cache-Control", "no-store"),
-                    ("X-Request-ID", rid),
-                ],
-            )
+            headers = [
+                ("Content-Type", endpoint.response_type),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", "no-store"),
+                ("X-Request-ID", rid),
+            ]
+            if code == 503:  # tryLater / systemFailure: RFC 9110 §10.2.3
+                headers.append(("Retry-After", str(RETRY_AFTER_SECONDS)))
+            start_response(status, headers)
             ACCESS_LOG.write(
                 "POST", env.get("PATH_INFO", ""), status, round((time.perf_counter() - started) * 1000, 2), rid
             )

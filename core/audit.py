@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 
 from core.clock import Clock
 from core.db import BaseModel, JSONField, UTCDateTimeField, database, lock_row
-from core.errors import SekapError
+from core.errors import InternalError
 from core.signing import sign_data, verify_data
 
 GENESIS_HASH = "0" * 64
@@ -40,7 +40,9 @@ FORBIDDEN_DETAIL_KEYS = frozenset(
 _IDENTIFIER_PATTERN = re.compile(r"(PNOPL|IDCPL|PASPL)-[0-9A-Z]+|\b\d{11}\b")
 
 
-class AuditError(SekapError):
+class AuditError(InternalError):
+    """The audit trail refused a record or cannot be sealed: a fault of the server, not of a client."""
+
     code = "audit_error"
 
 

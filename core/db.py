@@ -7,6 +7,8 @@ themselves. Services open transactions with :func:`atomic`; HTTP resources never
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -15,11 +17,12 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlparse
 
 import peewee as pw
-from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledDatabase, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from core.clock import from_db, to_db
 from core.errors import ConfigurationError
 
+logger = logging.getLogger(__name__)
 database = pw.DatabaseProxy()
 _Q = TypeVar("_Q", bound="pw.ModelSelect[Any]")
 
@@ -160,3 +163,48 @@ def connection() -> Iterator[None]:
     finally:
         if opened and not database.is_closed():
             database.close()
+
+
+# SQLite's "the file cannot be used now" errors; others (no such table, syntax) are bugs.
+_SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database", "disk i/o error")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached or used *now* (retry later): the
+    server is down or unreachable, a connection broke, the pool is exhausted, a PostgreSQL
+    transaction was cancelled or rolled back by the server, or SQLite stayed locked beyond its
+    busy timeout. Constraint violations and programming errors are not unavailability."""
+    # peewee re-raises the driver's exception (sometimes more than once): follow the chain.
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, MaxConnectionsExceeded) or _psycopg2_unavailable(seen):
+            return True
+        if isinstance(seen, sqlite3.OperationalError):
+            text = str(seen).lower()
+            return any(marker in text for marker in _SQLITE_UNAVAILABLE)
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _psycopg2_unavailable(exc: BaseException) -> bool:
+    try:
+        import psycopg2
+    except ImportError:  # pragma: no cover - psycopg2 is a dependency, but SQLite-only hosts may lack it
+        return False
+    return isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError)
+
+
+def forget_connections() -> None:
+    """After the database was found unavailable: return this thread's connection and close the
+    pool's idle ones, so that once the database is back no request gets a dead connection."""
+    if database.obj is None:
+        return
+    try:
+        if not database.is_closed():
+            database.close()
+        if isinstance(database.obj, PooledDatabase):
+            database.obj.close_idle()
+    except Exception:  # closing a broken connection may fail too; nothing is left to do then
+        logger.debug("closing connections after an outage failed", exc_info=True)

@@ -9,14 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+_E = TypeVar("_E", bound=type["SekapError"])
+_FAMILIES: set[type[SekapError]] = set()
+
+
+def family(cls: _E) -> _E:
+    """Mark ``cls`` as the root of a package's tree: it groups errors but has no kind of its own,
+    so it can never be raised (only its subclasses, each of which declares a kind)."""
+    _FAMILIES.add(cls)
+    return cls
+
+
+def is_family(cls: type[SekapError]) -> bool:
+    return cls in _FAMILIES
 
 
 class SekapError(Exception):
-    """Root of all sekap-trust errors. ``code`` is a stable machine-readable identifier."""
+    """Root of all sekap-trust errors. ``code`` is a stable machine-readable identifier.
+
+    Every concrete error also inherits exactly one *kind* below (:data:`KINDS`), which decides
+    how the edges answer it; an error without one is a generic internal error there."""
 
     code = "error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
+        if type(self) in _FAMILIES or type(self) is SekapError:
+            raise TypeError(f"{type(self).__name__} is an error family; raise one of its subclasses")
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -107,6 +127,35 @@ class IntegrityError(SekapError):
     """Stored data failed an integrity check (audit chain broken, TBS changed after signing)."""
 
     code = "integrity_error"
+
+
+class InternalError(SekapError):
+    """The server's own fault (a broken invariant, a damaged key file, a wrong key-store
+    passphrase): clients learn nothing but a generic 500 and the request id."""
+
+    code = "internal_error"
+
+
+# The kinds an edge maps; every concrete error inherits exactly one of them.
+KINDS: tuple[type[SekapError], ...] = (
+    ValidationError,
+    BadRequestError,
+    AuthenticationError,
+    PermissionDeniedError,
+    NotFoundError,
+    ConflictError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    UnavailableError,
+    ConfigurationError,
+    IntegrityError,
+    InternalError,
+)
+
+
+def kinds_of(cls: type[BaseException]) -> tuple[type[SekapError], ...]:
+    """The kinds ``cls`` declares (one for every concrete error; none for a family root)."""
+    return tuple(kind for kind in KINDS if issubclass(cls, kind))
 
 
 def details_without(mapping: Mapping[str, object], *keys: str) -> dict[str, object]:

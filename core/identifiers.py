@@ -14,11 +14,17 @@ from datetime import date
 from stdnum import exceptions as stdnum_errors
 from stdnum.pl import nip, pesel, regon
 
-from core.errors import SekapError
+from core.errors import FieldError, ValidationError
 
 
-class IdentifierError(SekapError):
+class IdentifierError(ValidationError):
+    """An identifier is invalid. Callers that know the field re-raise it under the field's
+    name; one that escapes is answered as invalid input for ``field`` (default ``identifier``)."""
+
     code = "invalid_identifier"
+
+    def __init__(self, message: str, *, field: str = "identifier") -> None:
+        super().__init__(FieldError(field, message, self.code), message=message)
 
 
 _LETTER_VALUES = {chr(ord("A") + i): 10 + i for i in range(26)}

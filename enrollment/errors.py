@@ -10,9 +10,11 @@ from core.errors import (
     RateLimitedError,
     SekapError,
     ValidationError,
+    family,
 )
 
 
+@family
 class EnrollmentError(SekapError):
     code = "enrollment_error"
 

@@ -16,7 +16,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
 from hsm.base import KeyLabel, KeySpec, KeyStore
-from hsm.errors import HSMError, KeyExistsError, KeyNotFoundError, KeyStoreUnavailableError
+from hsm.errors import (
+    InvalidKeyLabelError,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyStoreError,
+    KeyStoreUnavailableError,
+    UnsupportedAlgorithmError,
+)
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _CURVES: dict[str, ec.EllipticCurve] = {
@@ -28,7 +35,7 @@ _CURVES: dict[str, ec.EllipticCurve] = {
 
 def check_label(label: str) -> str:
     if not _LABEL.match(label):
-        raise HSMError(f"invalid key label {label!r}: use letters, digits, '.', '_' and '-' (at most 100)")
+        raise InvalidKeyLabelError(label)
     return label
 
 
@@ -44,7 +51,7 @@ def generate_private_key(spec: KeySpec) -> CertificateIssuerPrivateKeyTypes:
 class SoftwareKeyStore(KeyStore):
     def __init__(self, directory: Path | str, passphrase: bytes) -> None:
         if not passphrase:
-            raise HSMError("the software key store needs a non-empty passphrase")
+            raise KeyStoreError("the software key store needs a non-empty passphrase")
         self._dir = Path(directory)
         self._passphrase = passphrase
         self._cache: dict[str, CertificateIssuerPrivateKeyTypes] = {}
@@ -88,9 +95,9 @@ class SoftwareKeyStore(KeyStore):
         try:
             key = serialization.load_pem_private_key(data, password=self._passphrase)
         except ValueError as exc:
-            raise HSMError(f"cannot decrypt key {name!r}: wrong passphrase or damaged file") from exc
+            raise KeyStoreError(f"cannot decrypt key {name!r}: wrong passphrase or damaged file") from exc
         if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)):
-            raise HSMError(f"key {name!r} has an unsupported type {type(key).__name__}")
+            raise UnsupportedAlgorithmError(f"key {name!r} has an unsupported type {type(key).__name__}")
         with self._lock:
             self._cache[name] = key
         return key

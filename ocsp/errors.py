@@ -4,9 +4,10 @@ non-protocol paths (CLI, jobs)."""
 
 from __future__ import annotations
 
-from core.errors import BadRequestError, SekapError, UnavailableError
+from core.errors import BadRequestError, SekapError, UnavailableError, family
 
 
+@family
 class OCSPError(SekapError):
     """Root of the OCSP package's errors; ``ocsp_status`` is the RFC 6960 §4.2.1 response status."""
 

@@ -66,12 +66,16 @@ class OCSPService:
         except SignerUnavailableError as exc:
             logger.error("OCSP signer unavailable: %s", exc.message)
             return self.error("tryLater")
-        except Exception:
-            # Database down, HSM session lost...: an OCSP internalError, never an HTTP 500.
+        except Exception as exc:
+            # HSM session lost, a bug...: an OCSP internalError, never an HTTP 500.
             logger.exception("OCSP request failed")
             core_db.drop_connection()  # not kept for the next request: it may be broken
             if self.reader is not None and not self.reader.is_closed():
                 self.reader.close()
+            if core_db.is_unavailable(exc):
+                # Database away: RFC 6960 §2.3 tryLater, HTTP 503 (the edge adds Retry-After).
+                core_db.forget_connections()
+                return self.error("tryLater", 503)
             return self.error("internalError")
 
     def _parse(self, der: bytes) -> ParsedRequest:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 import peewee as pw
 import pytest
@@ -25,7 +27,19 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from tests.pki import TestPKI
 
-POSTGRES_URL = os.environ.get("SEKAP_TRUST_TEST_DATABASE_URL", "")
+
+def _worker_url(url: str) -> str:
+    """Under pytest-xdist every worker gets its own database (``<name>_gw0``, ...): tests
+    rebuild and truncate the schema, which workers sharing one database would trample."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url.startswith("postgres") or not worker:
+        return url
+    parsed = urlparse(url)
+    return parsed._replace(path=f"/{parsed.path.lstrip('/') or 'postgres'}_{worker}").geturl()
+
+
+CONFIGURED_POSTGRES_URL = os.environ.get("SEKAP_TRUST_TEST_DATABASE_URL", "")
+POSTGRES_URL = _worker_url(CONFIGURED_POSTGRES_URL)
 REQUIRE_POSTGRES = os.environ.get("SEKAP_TRUST_REQUIRE_POSTGRES") == "1"
 
 _pg_schema_ready = False
@@ -49,39 +63,89 @@ PERSONAL_VECTORS = frozenset(
 _DELIBERATE_LOGGERS = ("tests.logging",)
 
 
+_SENTINEL = "log capture sentinel"
+
+
 class _LogCapture(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.leaks: list[str] = []
-        self.count = 0
+        self.sentinels = 0
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "tests.session" and record.getMessage() == _SENTINEL:
+            self.sentinels += 1
+            return
         # peewee's DEBUG lines carry SQL parameters; production keeps that logger at INFO.
         if record.name.startswith(_DELIBERATE_LOGGERS) or (record.name == "peewee" and record.levelno < logging.INFO):
             return
-        self.count += 1
+        self.leaks.extend(self.scan(record))
+
+    @staticmethod
+    def scan(record: logging.LogRecord) -> list[str]:
         text = record.getMessage() + " " + " ".join(map(str, record.__dict__.values()))
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
-        for value in PERSONAL_VECTORS:
-            if value in text:
-                self.leaks.append(f"{record.name}: {value} in {record.getMessage()[:200]!r}")
+        return [
+            f"{record.name}: {value} in {record.getMessage()[:200]!r}" for value in PERSONAL_VECTORS if value in text
+        ]
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_personal_data_in_any_log_line() -> Iterator[None]:
     """README: PESEL and document numbers never appear in logs. Every log record of the whole
-    suite (DEBUG and up) is scanned for the identifier vectors the tests use."""
+    suite (DEBUG and up) is scanned for the identifier vectors the tests use.
+
+    Not vacuous, whichever tests run (a single file that logs nothing included): the scanner is
+    shown to flag a vector first, and a sentinel logged at the end must arrive, so the capture
+    was still attached to the root logger at DEBUG (a test that replaced the root handlers and
+    did not restore them fails here). Redaction must not be left installed either: it would
+    mask leaks before the capture sees them."""
+    probe = logging.LogRecord("probe", logging.INFO, __file__, 0, "pesel %s", ("44051401359",), None)
+    assert _LogCapture.scan(probe), "the scanner does not recognise a test vector"
     handler = _LogCapture()
     root = logging.getLogger()
     previous = root.level
+    factory = logging.getLogRecordFactory()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     yield
+    logging.getLogger("tests.session").debug(_SENTINEL)
     root.removeHandler(handler)
     root.setLevel(previous)
-    assert handler.count, "the log capture saw nothing: the check would be vacuous"
+    assert handler.sentinels == 1, "the log capture was detached or raised above DEBUG during the run"
+    assert logging.getLogRecordFactory() is factory, "a test left log redaction installed (it would hide leaks)"
     assert not handler.leaks, f"personal data in log lines: {handler.leaks[:5]}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if POSTGRES_URL != CONFIGURED_POSTGRES_URL:
+        _create_database(CONFIGURED_POSTGRES_URL, urlparse(POSTGRES_URL).path.lstrip("/"))
+
+
+def _create_database(admin_url: str, name: str) -> None:
+    """CREATE DATABASE ``name`` unless it exists, connected to the configured database."""
+    import psycopg2
+
+    for attempt in range(5):
+        conn = psycopg2.connect(admin_url, connect_timeout=10)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cursor.fetchone() is None:
+                    cursor.execute(f'CREATE DATABASE "{name}"')
+            return
+        except psycopg2.errors.DuplicateDatabase:
+            return
+        except psycopg2.OperationalError:
+            # "source database template1 is being accessed by other users": another worker's
+            # CREATE DATABASE at the same moment; try again shortly.
+            if attempt == 4:
+                raise
+            time.sleep(0.5 + attempt)
+        finally:
+            conn.close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -8,15 +8,17 @@ sensible HTTP mapping.
 
 from __future__ import annotations
 
-from core.errors import BadRequestError, SekapError, UnavailableError, ValidationError
+from core.errors import BadRequestError, SekapError, UnavailableError, ValidationError, family
 
 
+@family
 class TSAError(SekapError):
     """Root of the TSA's exceptions."""
 
     code = "tsa_error"
 
 
+@family
 class TSARejection(TSAError):
     """A request the TSA refuses; ``fail_info`` is the asn1crypto name of the PKIFailureInfo bit."""
 

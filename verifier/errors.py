@@ -3,9 +3,10 @@ these are for input the service cannot even read, and for configuration problems
 
 from __future__ import annotations
 
-from core.errors import BadRequestError, PayloadTooLargeError, SekapError, UnavailableError
+from core.errors import BadRequestError, PayloadTooLargeError, SekapError, UnavailableError, family
 
 
+@family
 class VerifierError(SekapError):
     """Root of the verifier's errors."""
 

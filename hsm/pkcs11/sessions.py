@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from pkcs11 import Attribute, Mechanism
 from pkcs11 import exceptions as p11e
 
-from hsm.errors import HSMError, KeyStoreUnavailableError, UnsupportedAlgorithmError
+from hsm.errors import KeyStoreError, KeyStoreUnavailableError, UnsupportedAlgorithmError
 from hsm.pkcs11.failures import PIN_REJECTED, REFUSED, UNSUPPORTED, describe, is_module_broken
 from hsm.pkcs11.library import Module, fork_lock, module_for
 
@@ -108,7 +108,7 @@ class SessionPool:
         if isinstance(exc, REFUSED):
             # rare; the session may be mid-operation in python-pkcs11's eyes: do not reuse it
             self._discard(lease, reset=False)
-            error = UnsupportedAlgorithmError if isinstance(exc, UNSUPPORTED) else HSMError
+            error = UnsupportedAlgorithmError if isinstance(exc, UNSUPPORTED) else KeyStoreError
             raise error(f"{what}: token {self.token_label!r} refused ({describe(exc)})") from exc
         self._discard(lease)
         if earlier is not None:

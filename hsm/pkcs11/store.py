@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 
 from hsm.base import KeyLabel, KeySpec, KeyStore
-from hsm.errors import HSMError, KeyExistsError, KeyNotFoundError, UnsupportedAlgorithmError
+from hsm.errors import KeyExistsError, KeyNotFoundError, KeyStoreError, UnsupportedAlgorithmError
 from hsm.pkcs11.encoding import CURVES, EC_PARAMS, ED25519_NAMES, ED25519_PARAMS, ec_point
 from hsm.pkcs11.keys import Choice, PKCS11ECPrivateKey, PKCS11Ed25519PrivateKey, PKCS11RSAPrivateKey
 from hsm.pkcs11.sessions import Lease, SessionPool
@@ -41,7 +41,7 @@ class PKCS11KeyStore(KeyStore):
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
         if not pin:
-            raise HSMError("the PKCS#11 key store needs a user PIN")
+            raise KeyStoreError("the PKCS#11 key store needs a user PIN")
         self._sessions = SessionPool(module, token_label, pin, pool_size, acquire_timeout)
         self._public_keys: dict[tuple[str, bytes], CertificateIssuerPublicKeyTypes] = {}
 
@@ -166,7 +166,7 @@ class PKCS11KeyStore(KeyStore):
         if not found:
             raise KeyNotFoundError(name)
         if len(found) > 1:
-            raise HSMError(f"{len(found)} private keys on token {self.token_label!r} are labelled {name!r}")
+            raise KeyStoreError(f"{len(found)} private keys on token {self.token_label!r} are labelled {name!r}")
         return found[0]
 
     def _read_public_key(self, lease: Lease, private: Any, name: str) -> CertificateIssuerPublicKeyTypes:
@@ -176,7 +176,7 @@ class PKCS11KeyStore(KeyStore):
         if len(publics) != 1 and key_type == KeyType.RSA:
             return _public_key_from(private, key_type, name)  # RSA private keys carry n and e
         if len(publics) != 1:
-            raise HSMError(f"key {name!r}: expected one public key object with its CKA_ID, found {len(publics)}")
+            raise KeyStoreError(f"key {name!r}: expected one public key object with its CKA_ID, found {len(publics)}")
         return _public_key_from(publics[0], key_type, name)
 
     def _wrap(

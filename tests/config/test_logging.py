@@ -7,12 +7,25 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 
 import pytest
 
-from config.logging_setup import ACCESS_LOG, JSONFormatter, RedactingFormatter, configure_logging, redact
+from config.logging_setup import ACCESS_LOG, JSONFormatter, RedactingFilter, configure_logging, redact
 from config.settings import LoggingSettings
 from core.request_context import request_id
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """configure_logging changes process-wide state: root handlers, level, the record factory."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, logging.getLogRecordFactory()
+    yield
+    root.handlers[:], level, factory = saved
+    root.setLevel(level)
+    logging.setLogRecordFactory(factory)
+    logging.getLogger("peewee").setLevel(logging.NOTSET)
 
 
 @pytest.mark.parametrize(
@@ -45,7 +58,8 @@ def test_ordinary_values_are_kept(text: str) -> None:
 def test_lines_are_json_with_request_id() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(RedactingFormatter(JSONFormatter()))
+    handler.setFormatter(JSONFormatter())
+    handler.addFilter(RedactingFilter())
     logger = logging.getLogger("tests.logging")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -58,6 +72,42 @@ def test_lines_are_json_with_request_id() -> None:
     line = json.loads(stream.getvalue())
     assert line["request_id"] == "rid-1" and line["serial"] == "0A" and line["level"] == "INFO"
     assert "44051401359" not in stream.getvalue()
+
+
+@pytest.mark.parametrize("json_lines", [True, False], ids=["json", "text"])
+def test_a_second_handler_never_sees_a_pesel(json_lines: bool) -> None:
+    """Redaction is not the project's formatter: a handler added later by anyone (a library, an
+    operator's syslog handler) sees the masked record too — message, extras and traceback."""
+    configure_logging(LoggingSettings(level="INFO", json=json_lines))
+    first = io.StringIO()
+    logging.getLogger().handlers[0].setStream(first)  # type: ignore[attr-defined]
+    second, third = io.StringIO(), io.StringIO()
+    plain = logging.StreamHandler(second)
+    plain.setFormatter(logging.Formatter("%(message)s %(holder)s"))
+    logging.getLogger().addHandler(plain)
+    child = logging.getLogger("tests.logging.second")
+    on_child = logging.StreamHandler(third)
+    child.addHandler(on_child)
+    try:
+        child.warning("citizen %s checked", "44051401359", extra={"holder": "PNOPL-02070803628"})
+        try:
+            raise ValueError("document ABS123456 of 83071503434 rejected")
+        except ValueError:
+            child.exception("check failed for %s", "CC7999486", extra={"holder": "-"})
+    finally:
+        logging.getLogger().removeHandler(plain)
+        child.removeHandler(on_child)
+    for stream in (first, second, third):
+        text = stream.getvalue()
+        assert "[redacted]" in text and "ValueError" in text, text
+        for value in ("44051401359", "02070803628", "ABS123456", "83071503434", "CC7999486"):
+            assert value not in text, (value, text)
+
+
+def test_redaction_keeps_badly_formatted_records_and_extras_masked() -> None:
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "%d items for %s", ("many", "44051401359"), None)
+    RedactingFilter().filter(record)
+    assert "44051401359" not in record.getMessage() and "[redacted]" in record.getMessage()
 
 
 def test_peewee_sql_parameters_are_never_logged_even_at_debug() -> None:
