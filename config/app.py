@@ -7,6 +7,7 @@ from typing import Any
 
 import peewee as pw
 
+from access.middleware import AuthenticationMiddleware
 from config import http_errors
 from config.health import HealthResource, ReadinessResource
 from config.middleware import BodyLimitMiddleware, DatabaseMiddleware, RequestIdMiddleware
@@ -14,11 +15,10 @@ from config.openapi import OpenAPIResource
 from config.protocol_lane import App
 from config.runtime import Runtime, WSGIApp
 from config.settings import Settings
-from config.wiring import MOUNTS
+from config.wiring import MOUNTS, officer_points
 from core import db as core_db
 from core.clock import Clock, SystemClock
 from core.errors import ConfigurationError
-from enrollment.auth import AuthenticationMiddleware
 from hsm.base import KeyStore
 
 
@@ -46,7 +46,7 @@ def create_app(
         RequestIdMiddleware(),
         BodyLimitMiddleware(settings.server.max_body_bytes),
         DatabaseMiddleware(),
-        AuthenticationMiddleware(runtime.clock),
+        AuthenticationMiddleware(runtime.clock, officer_points(names)),
     ]
     app: WSGIApp = App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True

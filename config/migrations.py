@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from access import migrations as access_steps
 from ca import migrations as ca_steps
 from core import migrations_list as core_steps
 from core.migrations import Migration
@@ -16,5 +17,6 @@ def all_migrations() -> list[Migration]:
         *ca_steps.MIGRATIONS,
         *ocsp_steps.MIGRATIONS,
         *tsa_steps.MIGRATIONS,
+        *access_steps.MIGRATIONS,
         *enrollment_steps.MIGRATIONS,
     ]

@@ -7,36 +7,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from access.clients import NewPortalClient, add_portal_client
+from access.models import Officer
+from access.officers import Officers
 from core import audit
 from core.clock import Clock
 from core.db import atomic
 from core.errors import FieldError, ValidationError
 from core.identifiers import IdentifierError, validate_postal_code, validate_teryt_terc
-from enrollment.errors import AlreadyExistsError, NotFoundInEnrollmentError
-from enrollment.models import (
-    ROLES,
-    SCOPES,
-    Agreement,
-    CertificationPoint,
-    Officer,
-    OfficerPoint,
-    OfficerSession,
-    PortalClient,
-)
-from enrollment.secrets_util import check_password_policy, hasher, new_token, token_hash
+from enrollment.errors import AlreadyExistsError
+from enrollment.models import Agreement, CertificationPoint, OfficerPoint
 from enrollment.settings import EnrollmentSettings
-
-PORTAL_TOKEN_PREFIX = "stp"  # noqa: S105 - a type prefix, not a secret
-
-
-@dataclass(frozen=True)
-class NewPortalClient:
-    id: int
-    name: str
-    scopes: tuple[str, ...]
-    token: str  # shown once
 
 
 def _invalid(errors: list[FieldError]) -> ValidationError:
@@ -47,7 +29,7 @@ class Administration:
     def __init__(self, settings: EnrollmentSettings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
-        self._hasher = hasher(settings.password_hash_time_cost, settings.password_hash_memory_kib)
+        self.officers = Officers(settings.access, clock)
 
     # -- certification points -------------------------------------------------------------
     def add_point(
@@ -92,45 +74,23 @@ class Administration:
             )
         return point
 
-    # -- officers ---------------------------------------------------------------------------
+    # -- officers (accounts are access's; the points they serve are ours) --------------------
     def add_officer(
         self, *, username: str, password: str, roles: Iterable[str], points: Iterable[int], actor: str
     ) -> Officer:
         username = username.strip()
         role_list = sorted(set(roles))
         point_ids = sorted(set(points))
-        errors: list[FieldError] = []
-        if (
-            not username
-            or len(username) > 64
-            or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
-        ):
-            errors.append(FieldError("username", "use 1 to 64 letters, digits, '.', '-' or '_'"))
-        bad_roles = [r for r in role_list if r not in ROLES]
-        if not role_list or bad_roles:
-            errors.append(FieldError("roles", f"choose one or more of {', '.join(ROLES)}"))
-        try:
-            check_password_policy(password, username)
-        except ValidationError as exc:
-            errors.extend(exc.errors)
+        errors = self.officers.check_new(username, password, role_list)
         if errors:
             raise _invalid(errors)
-        password_hash = self._hasher.hash(password)
+        password_hash = self.officers.hash_password(password)
         with atomic():
-            if Officer.select().where(Officer.username == username).exists():
-                raise AlreadyExistsError(f"an officer named {username!r} exists")
             found = {p.id for p in CertificationPoint.select().where(CertificationPoint.id.in_(point_ids))}
+            officer = self.officers.create(username, password_hash, role_list)
             missing = [p for p in point_ids if p not in found]
             if missing:
                 raise ValidationError.single("points", f"no certification point(s) {missing}")
-            now = self.clock.now()
-            officer = Officer.create(
-                username=username,
-                password_hash=password_hash,
-                roles=",".join(role_list),
-                created_at=now,
-                password_changed_at=now,
-            )
             for point_id in point_ids:
                 OfficerPoint.create(officer=officer, point=point_id)
             audit.record(
@@ -143,78 +103,15 @@ class Administration:
             )
         return officer
 
-    def _officer(self, username: str) -> Officer:
-        officer = Officer.get_or_none(Officer.username == username.strip())
-        if officer is None:
-            raise NotFoundInEnrollmentError(f"no officer named {username!r}")
-        return officer
-
     def disable_officer(self, username: str, *, actor: str) -> Officer:
-        with atomic():
-            officer = self._officer(username)
-            Officer.update(disabled=True).where(Officer.id == officer.id).execute()
-            ended = (
-                OfficerSession.update(ended_at=self.clock.now())
-                .where((OfficerSession.officer == officer.id) & OfficerSession.ended_at.is_null())
-                .execute()
-            )
-            audit.record(
-                self.clock,
-                actor=actor,
-                action="enrollment.officer.disable",
-                object_type="enrollment_officer",
-                object_id=officer.id,
-                details={"username": officer.username, "sessions_ended": ended},
-            )
-        return officer
+        return self.officers.disable(username, actor=actor)
 
     def reset_password(self, username: str, password: str, *, actor: str) -> Officer:
-        officer = self._officer(username)
-        check_password_policy(password, officer.username)
-        password_hash = self._hasher.hash(password)
-        with atomic():
-            Officer.update(
-                password_hash=password_hash, failed_logins=0, locked_until=None, password_changed_at=self.clock.now()
-            ).where(Officer.id == officer.id).execute()
-            OfficerSession.update(ended_at=self.clock.now()).where(
-                (OfficerSession.officer == officer.id) & OfficerSession.ended_at.is_null()
-            ).execute()
-            audit.record(
-                self.clock,
-                actor=actor,
-                action="enrollment.officer.reset_password",
-                object_type="enrollment_officer",
-                object_id=officer.id,
-                details={"username": officer.username},
-            )
-        return officer
+        return self.officers.reset_password(username, password, actor=actor)
 
-    # -- portal clients ---------------------------------------------------------------------
+    # -- portal clients (access's; kept here for the administrators' one entry point) --------
     def add_portal_client(self, *, name: str, scopes: Iterable[str], actor: str) -> NewPortalClient:
-        scope_list = sorted(set(scopes))
-        if not name.strip() or len(name) > 100:
-            raise ValidationError.single("name", "must be 1 to 100 characters")
-        if not scope_list or any(s not in SCOPES for s in scope_list):
-            raise ValidationError.single("scopes", f"choose one or more of {', '.join(SCOPES)}")
-        token = new_token(PORTAL_TOKEN_PREFIX)
-        with atomic():
-            if PortalClient.select().where(PortalClient.name == name.strip()).exists():
-                raise AlreadyExistsError(f"a portal client named {name.strip()!r} exists")
-            client = PortalClient.create(
-                name=name.strip(),
-                token_hash=token_hash(token),
-                scopes=",".join(scope_list),
-                created_at=self.clock.now(),
-            )
-            audit.record(
-                self.clock,
-                actor=actor,
-                action="enrollment.portal_client.add",
-                object_type="enrollment_portal_client",
-                object_id=client.id,
-                details={"name": client.name, "scopes": scope_list},
-            )
-        return NewPortalClient(client.id, client.name, tuple(scope_list), token)
+        return add_portal_client(self.clock, name=name, scopes=scopes, actor=actor)
 
     # -- agreements -------------------------------------------------------------------------
     def add_agreement(self, text: str, *, actor: str) -> Agreement:

@@ -152,6 +152,12 @@ def render_markdown() -> str:
         "applications and on certificates of the citizen it identified, self-service with a code only on",
         "the certificate that code belongs to (5 wrong codes in 15 minutes → 429 with Retry-After).",
         "",
+        "Who the caller is comes from the `access` package before this check runs: its middleware turns",
+        "`Authorization: Bearer stp_…` into a portal client (with its scopes) and `Bearer sts_…` into an",
+        "officer session (with roles, and the certification points enrollment keeps for the officer);",
+        "no header is an anonymous caller, an unknown, expired or disabled token a 401. Officers log in",
+        "through `POST /api/v1/sessions` (access checks the password, lockout and session lifetime).",
+        "",
         "| method | route | " + " | ".join(columns) + " | notes |",
         "|---|---|" + "---|" * len(columns) + "---|",
     ]

@@ -1,4 +1,4 @@
-"""Tables owned by enrollment: certification points, officers and their sessions, portal clients,
+"""Tables owned by enrollment: certification points, which officers serve which point,
 agreements, applications, identity evidence, citizens' certificates, PKCS#12 pick-ups, code
 attempts and the e-mail outbox."""
 
@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import peewee as pw
 
+from access.models import Officer, PortalClient
 from core.db import BaseModel, UTCDateTimeField
 
-ROLES = ("ra_officer", "ra_admin", "ca_admin", "auditor")
-SCOPES = ("applications", "citizens", "verify", "receipts")
 APPLICATION_STATES = ("submitted", "verified", "approved", "issuing", "issued", "expired")
 KEY_GENERATION = ("csr", "point")
 DOCUMENT_TYPES = ("id_card", "passport")
@@ -29,24 +28,6 @@ class CertificationPoint(BaseModel):
         table_name = "enrollment_point"
 
 
-class Officer(BaseModel):
-    username = pw.CharField(max_length=64, unique=True)
-    password_hash = pw.CharField(max_length=200)
-    roles = pw.CharField(max_length=200)  # comma-separated, from ROLES
-    disabled = pw.BooleanField(default=False)
-    failed_logins = pw.IntegerField(default=0)
-    locked_until = UTCDateTimeField(null=True)
-    created_at = UTCDateTimeField()
-    password_changed_at = UTCDateTimeField()
-
-    class Meta:
-        table_name = "enrollment_officer"
-
-    @property
-    def role_set(self) -> frozenset[str]:
-        return frozenset(r for r in self.roles.split(",") if r)
-
-
 class OfficerPoint(BaseModel):
     officer = pw.ForeignKeyField(Officer, backref="point_links", on_delete="CASCADE")
     point = pw.ForeignKeyField(CertificationPoint, backref="officer_links", on_delete="RESTRICT")
@@ -55,32 +36,6 @@ class OfficerPoint(BaseModel):
     class Meta:
         table_name = "enrollment_officer_point"
         indexes = ((("officer", "point"), True),)
-
-
-class OfficerSession(BaseModel):
-    officer = pw.ForeignKeyField(Officer, backref="sessions", on_delete="CASCADE")
-    token_hash = pw.CharField(max_length=64, unique=True)  # SHA-256 of the bearer token
-    created_at = UTCDateTimeField()
-    expires_at = UTCDateTimeField(index=True)
-    ended_at = UTCDateTimeField(null=True)
-
-    class Meta:
-        table_name = "enrollment_officer_session"
-
-
-class PortalClient(BaseModel):
-    name = pw.CharField(max_length=100, unique=True)
-    token_hash = pw.CharField(max_length=64, unique=True)
-    scopes = pw.CharField(max_length=200)  # comma-separated, from SCOPES
-    disabled = pw.BooleanField(default=False)
-    created_at = UTCDateTimeField()
-
-    class Meta:
-        table_name = "enrollment_portal_client"
-
-    @property
-    def scope_set(self) -> frozenset[str]:
-        return frozenset(s for s in self.scopes.split(",") if s)
 
 
 class Agreement(BaseModel):
@@ -227,10 +182,7 @@ class OutgoingEmail(BaseModel):
 
 MODELS: tuple[type[pw.Model], ...] = (
     CertificationPoint,
-    Officer,
     OfficerPoint,
-    OfficerSession,
-    PortalClient,
     Agreement,
     Application,
     IdentityCheck,

@@ -17,7 +17,7 @@ from core.clock import Clock
 from core.errors import BadRequestError, ValidationError
 from enrollment.admin import Administration
 from enrollment.applications import ApplicationService, application_view
-from enrollment.auth import OfficerLogin
+from enrollment.auth import officer_login
 from enrollment.authorization import protected
 from enrollment.desk import Desk
 from enrollment.errors import NotFoundInEnrollmentError
@@ -75,7 +75,7 @@ class SessionsResource(_Base):
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise ValidationError.single("username", "username and password are required", "required")
-        grant = OfficerLogin(self.services.settings, self.services.clock).login(username, password)
+        grant = officer_login(self.services.settings, self.services.clock).login(username, password)
         resp.status = falcon.HTTP_201
         resp.media = {
             "token": grant.token,
@@ -89,7 +89,7 @@ class SessionsResource(_Base):
 @protected
 class CurrentSessionResource(_Base):
     def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:
-        OfficerLogin(self.services.settings, self.services.clock).logout(req.context.bearer_token, principal_of(req))
+        officer_login(self.services.settings, self.services.clock).logout(req.context.bearer_token, principal_of(req))
         resp.status = falcon.HTTP_204
 
 

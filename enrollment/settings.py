@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from access.settings import AccessSettings
 from core.errors import ConfigurationError
 from hsm.base import ALGORITHMS
 
@@ -63,10 +64,11 @@ class EnrollmentSettings:
     pkcs12_kdf_rounds: int = 600_000
     pkcs12_pickup_hours: int = 24
     pin_min_length: int = 6
-    # Officers.
+    # Officers' logins and sessions (handed to access, see :attr:`access`).
     session_ttl_minutes: int = 30
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    # argon2id cost of officer passwords (access) and revocation codes.
     password_hash_time_cost: int = 3
     password_hash_memory_kib: int = 65536
     # Revocation codes (self-service without the portal): lockout window.
@@ -105,3 +107,14 @@ class EnrollmentSettings:
             self.reminder_days
         ):
             raise ConfigurationError("enrollment.reminder_days", "must be distinct numbers of days between 1 and 365")
+
+    @property
+    def access(self) -> AccessSettings:
+        """The officer-login keys, which live in this section for existing settings files."""
+        return AccessSettings(
+            session_ttl_minutes=self.session_ttl_minutes,
+            login_max_failures=self.login_max_failures,
+            login_lockout_minutes=self.login_lockout_minutes,
+            password_hash_time_cost=self.password_hash_time_cost,
+            password_hash_memory_kib=self.password_hash_memory_kib,
+        )

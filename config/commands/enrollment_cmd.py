@@ -12,10 +12,11 @@ import getpass
 from pathlib import Path
 from typing import Any
 
+from access.clients import add_portal_client
+from access.models import ROLES, SCOPES
 from config.commands.context import CommandContext
 from core.errors import ValidationError
 from enrollment.admin import Administration
-from enrollment.models import ROLES, SCOPES
 
 
 def register(sub: Any) -> None:
@@ -147,7 +148,7 @@ def cmd_officer_reset(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 
 def cmd_portal_add(args: argparse.Namespace, ctx: CommandContext) -> int:
-    client = _admin(ctx).add_portal_client(name=args.name, scopes=args.scopes, actor=ctx.actor)
+    client = add_portal_client(ctx.runtime.clock, name=args.name, scopes=args.scopes, actor=ctx.actor)
     if args.json:
         ctx.print_json({"id": client.id, "name": client.name, "scopes": list(client.scopes), "token": client.token})
     else:

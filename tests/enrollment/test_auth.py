@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from access.models import Officer, OfficerSession, PortalClient
+from access.secrets import check_password_policy, token_hash
 from core.audit import AuditRecord
 from core.errors import ValidationError
 from enrollment.admin import Administration
-from enrollment.models import Officer, OfficerSession, PortalClient
-from enrollment.secrets_util import check_password_policy, token_hash
 from tests.enrollment.helpers import API, PASSWORD, Parties
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from access.models import Officer, PortalClient
+from access.secrets import token_hash
 from config.cli import build_parser, main
 from config.runtime import Runtime
-from enrollment.models import Agreement, CertificationPoint, Officer, PortalClient
-from enrollment.secrets_util import token_hash
+from enrollment.models import Agreement, CertificationPoint
 from tests.enrollment.helpers import PASSWORD
 
 

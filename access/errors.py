@@ -1,0 +1,27 @@
+"""Access's exceptions, each also a generic kind from ``core.errors`` (mapped once at the edge)."""
+
+from __future__ import annotations
+
+from core.errors import AuthenticationError, ConflictError, NotFoundError, RateLimitedError, SekapError
+
+
+class AccessError(SekapError):
+    code = "access_error"
+
+
+class InvalidCredentialsError(AccessError, AuthenticationError):
+    code = "invalid_credentials"
+
+
+class AccountLockedError(AccessError, RateLimitedError):
+    code = "account_locked"
+
+
+class PartyExistsError(AccessError, ConflictError):
+    """An officer or portal client of that name exists."""
+
+    code = "already_exists"
+
+
+class PartyNotFoundError(AccessError, NotFoundError):
+    code = "not_found"
