@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from core.errors import AuthenticationError, ConflictError, NotFoundError, RateLimitedError, SekapError
+from core.errors import AuthenticationError, ConflictError, NotFoundError, RateLimitedError, SekapError, family
 
 
+@family
 class AccessError(SekapError):
     code = "access_error"
 

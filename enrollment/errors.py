@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from core.errors import (
-    AuthenticationError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
@@ -17,14 +16,6 @@ from core.errors import (
 @family
 class EnrollmentError(SekapError):
     code = "enrollment_error"
-
-
-class InvalidCredentialsError(EnrollmentError, AuthenticationError):
-    code = "invalid_credentials"
-
-
-class AccountLockedError(EnrollmentError, RateLimitedError):
-    code = "account_locked"
 
 
 class TooManyAttemptsError(EnrollmentError, RateLimitedError):
