@@ -23,11 +23,11 @@ from core.errors import ValidationError
 from core.identifiers import IdentifierError, validate_pesel
 from enrollment import notifications
 from enrollment.attempts import AttemptLimiter
-from enrollment.errors import ApplicationNotFoundError, IdempotencyConflictError
+from enrollment.errors import ApplicationNotFoundError, IdempotencyConflictError, NotPermittedError
 from enrollment.models import Application, CertificationPoint, CitizenCertificate
 from enrollment.secrets_util import constant_time_equal, new_reference, new_tracking_code
 from enrollment.settings import EnrollmentSettings
-from enrollment.validation import parse_application
+from enrollment.validation import ApplicationData, parse_application
 
 MAX_IDEMPOTENCY_KEY = 100
 
@@ -103,55 +103,8 @@ class ApplicationService:
         point = CertificationPoint.get_or_none(CertificationPoint.id == data.point_id)
         if point is None:
             raise ValidationError.single("point_id", "no such certification point")
-        now = self.clock.now()
-        expires = now + timedelta(days=self.settings.application_ttl_days)
         try:
-            with atomic():
-                app = Application.create(
-                    reference=new_reference(),
-                    tracking_code=new_tracking_code(),
-                    portal_client=client_id,
-                    idempotency_key=idempotency_key,
-                    request_hash=digest,
-                    given_names=data.given_names,
-                    surname=data.surname,
-                    pesel=data.pesel,
-                    document_type=data.document_type,
-                    document_number=data.document_number,
-                    email=data.email,
-                    phone=data.phone,
-                    street=data.street,
-                    postal_code=data.postal_code,
-                    city=data.city,
-                    point=point,
-                    key_generation=data.key_generation,
-                    csr_der=data.csr_der,
-                    state="submitted",
-                    created_at=now,
-                    expires_at=expires,
-                )
-                audit.record(
-                    self.clock,
-                    actor=principal.actor,
-                    action="enrollment.application.submit",
-                    object_type="enrollment_application",
-                    object_id=app.id,
-                    details={
-                        "reference": app.reference,
-                        "point_id": point.id,
-                        "key_generation": data.key_generation,
-                        "identity": "pesel" if data.pesel else data.document_type,
-                    },
-                )
-                notifications.queue(
-                    self.clock,
-                    "application_received",
-                    data.email,
-                    name=data.given_names,
-                    reference=app.reference,
-                    point=f"{point.name}, {point.street}, {point.postal_code} {point.city}",
-                    expires=notifications.polish_time(expires),
-                )
+            app = self._create(data, point, principal, idempotency_key, digest)
         except pw.IntegrityError:
             # A concurrent request with the same Idempotency-Key won the race.
             if idempotency_key is None:
@@ -161,6 +114,66 @@ class ApplicationService:
                 raise
             return replay
         return Submitted(app.reference, app.tracking_code, app.state, app.expires_at, replayed=False)
+
+    def _create(
+        self,
+        data: ApplicationData,
+        point: CertificationPoint,
+        principal: Principal,
+        idempotency_key: str | None,
+        digest: str,
+    ) -> Application:
+        """Store the application with its audit record and the citizen's e-mail (one transaction)."""
+        client_id = int(principal.id)
+        now = self.clock.now()
+        expires = now + timedelta(days=self.settings.application_ttl_days)
+        with atomic():
+            app = Application.create(
+                reference=new_reference(),
+                tracking_code=new_tracking_code(),
+                portal_client=client_id,
+                idempotency_key=idempotency_key,
+                request_hash=digest,
+                given_names=data.given_names,
+                surname=data.surname,
+                pesel=data.pesel,
+                document_type=data.document_type,
+                document_number=data.document_number,
+                email=data.email,
+                phone=data.phone,
+                street=data.street,
+                postal_code=data.postal_code,
+                city=data.city,
+                point=point,
+                key_generation=data.key_generation,
+                csr_der=data.csr_der,
+                state="submitted",
+                created_at=now,
+                expires_at=expires,
+            )
+            audit.record(
+                self.clock,
+                actor=principal.actor,
+                action="enrollment.application.submit",
+                object_type="enrollment_application",
+                object_id=app.id,
+                details={
+                    "reference": app.reference,
+                    "point_id": point.id,
+                    "key_generation": data.key_generation,
+                    "identity": "pesel" if data.pesel else data.document_type,
+                },
+            )
+            notifications.queue(
+                self.clock,
+                "application_received",
+                data.email,
+                name=data.given_names,
+                reference=app.reference,
+                point=f"{point.name}, {point.street}, {point.postal_code} {point.city}",
+                expires=notifications.polish_time(expires),
+            )
+        return app
 
     def _replay(self, client_id: int, key: str, digest: str) -> Submitted | None:
         app = Application.get_or_none((Application.portal_client == client_id) & (Application.idempotency_key == key))
@@ -198,6 +211,13 @@ class ApplicationService:
         )
         if app is None or not officer_sees(principal, app):
             raise ApplicationNotFoundError(reference)
+        return app
+
+    def own(self, reference: str, principal: Principal) -> Application:
+        """The application, if it belongs to one of the officer's points (auditors only read)."""
+        app = self.for_officer(reference, principal)
+        if app.point_id not in principal.points:
+            raise NotPermittedError("only officers of the application's certification point may act on it")
         return app
 
     def search(self, body: Mapping[str, Any], principal: Principal) -> list[Application]:

@@ -6,6 +6,7 @@ from ca.api import CertificateAuthority
 from core.clock import Clock
 from enrollment.applications import ApplicationService
 from enrollment.desk import Desk
+from enrollment.handover import HandOver
 from enrollment.lifecycle import Lifecycle
 from enrollment.notifications import Mailer
 from enrollment.settings import EnrollmentSettings
@@ -26,9 +27,8 @@ def send_mail(settings: EnrollmentSettings, clock: Clock) -> str:
 
 def housekeeping(settings: EnrollmentSettings, ca: CertificateAuthority, clock: Clock) -> str:
     """Evidence past retention, undelivered PKCS#12 files, old code attempts."""
-    desk = Desk(settings, ca, clock)
-    evidence = desk.purge_evidence()
-    pickups = desk.purge_pickups()
+    evidence = Desk(settings, clock).purge_evidence()
+    pickups = HandOver(settings, ca, clock).purge_pickups()
     attempts = Lifecycle(settings, ca, clock).purge_code_attempts()
     return (
         f"{evidence} evidence record(s) purged, {pickups} PKCS#12 pick-up(s) destroyed, "

@@ -21,9 +21,34 @@ from enrollment.auth import officer_login
 from enrollment.authorization import protected
 from enrollment.desk import Desk
 from enrollment.errors import NotFoundInEnrollmentError
-from enrollment.lifecycle import CitizenIdentity, Lifecycle, require_officer_reason
+from enrollment.handover import HandOver
+from enrollment.lifecycle import CITIZEN_REASONS, CitizenIdentity, Lifecycle, require_officer_reason
 from enrollment.models import Agreement, CertificationPoint
+from enrollment.renewal import Renewals
+from enrollment.requests import (
+    AgreementRequest,
+    CodeRequest,
+    IdentityCheckRequest,
+    IssueRequest,
+    LoginRequest,
+    RenewalRequest,
+    RevokeRequest,
+)
 from enrollment.settings import EnrollmentSettings
+from enrollment.views import (
+    AgreementAddedView,
+    AgreementView,
+    ApplicationStateView,
+    ApprovalView,
+    CertificateListView,
+    IdentityCheckView,
+    IssuedView,
+    PointView,
+    RenewedView,
+    SessionView,
+    SubmittedView,
+    to_json,
+)
 
 PKCS12_MEDIA_TYPE = "application/x-pkcs12"
 
@@ -37,10 +62,16 @@ class Services:
     clock: Clock
 
     def desk(self) -> Desk:
-        return Desk(self.settings, self.ca, self.clock)
+        return Desk(self.settings, self.clock)
+
+    def handover(self) -> HandOver:
+        return HandOver(self.settings, self.ca, self.clock)
 
     def lifecycle(self) -> Lifecycle:
         return Lifecycle(self.settings, self.ca, self.clock)
+
+    def renewals(self) -> Renewals:
+        return Renewals(self.settings, self.ca, self.clock)
 
     def applications(self) -> ApplicationService:
         return ApplicationService(self.settings, self.clock)
@@ -71,19 +102,10 @@ class _Base:
 @protected
 class SessionsResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = json_body(req)
-        username, password = body.get("username"), body.get("password")
-        if not isinstance(username, str) or not isinstance(password, str):
-            raise ValidationError.single("username", "username and password are required", "required")
-        grant = officer_login(self.services.settings, self.services.clock).login(username, password)
+        login = LoginRequest.from_json(json_body(req))
+        grant = officer_login(self.services.settings, self.services.clock).login(login.username, login.password)
         resp.status = falcon.HTTP_201
-        resp.media = {
-            "token": grant.token,
-            "officer_id": grant.officer_id,
-            "expires_at": grant.expires_at.isoformat(),
-            "roles": list(grant.roles),
-            "points": list(grant.points),
-        }
+        resp.media = to_json(SessionView.of(grant))
 
 
 @protected
@@ -96,20 +118,8 @@ class CurrentSessionResource(_Base):
 @protected
 class PointsResource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {
-            "points": [
-                {
-                    "id": p.id,
-                    "name": p.name,
-                    "street": p.street,
-                    "postal_code": p.postal_code,
-                    "city": p.city,
-                    "teryt": p.teryt,
-                    "dual_control": p.dual_control,
-                }
-                for p in CertificationPoint.select().order_by(CertificationPoint.name)
-            ]
-        }
+        points = CertificationPoint.select().order_by(CertificationPoint.name)
+        resp.media = {"points": to_json([PointView.of(p) for p in points])}
 
 
 @protected
@@ -118,25 +128,18 @@ class CurrentAgreementResource(_Base):
         row = Agreement.select().order_by(Agreement.version.desc()).first()
         if row is None:
             raise NotFoundInEnrollmentError("no agreement text has been published yet")
-        resp.media = {
-            "version": row.version,
-            "text": row.text,
-            "sha256": row.sha256,
-            "created_at": row.created_at.isoformat(),
-        }
+        resp.media = to_json(AgreementView.of(row))
 
 
 @protected
 class AgreementsResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        text = json_body(req).get("text")
-        if not isinstance(text, str):
-            raise ValidationError.single("text", "is required", "required")
+        request = AgreementRequest.from_json(json_body(req))
         row = Administration(self.services.settings, self.services.clock).add_agreement(
-            text, actor=principal_of(req).actor
+            request.text, actor=principal_of(req).actor
         )
         resp.status = falcon.HTTP_201
-        resp.media = {"version": row.version, "sha256": row.sha256}
+        resp.media = to_json(AgreementAddedView(row.version, row.sha256))
 
 
 @protected
@@ -153,12 +156,7 @@ class ApplicationsResource(_Base):
         )
         resp.status = falcon.HTTP_200 if result.replayed else falcon.HTTP_201
         resp.location = f"/api/v1/applications/{result.reference}"
-        resp.media = {
-            "reference": result.reference,
-            "tracking_code": result.tracking_code,
-            "state": result.state,
-            "expires_at": result.expires_at.isoformat(),
-        }
+        resp.media = to_json(SubmittedView(result.reference, result.tracking_code, result.state, result.expires_at))
 
 
 @protected
@@ -172,7 +170,7 @@ class ApplicationResource(_Base):
 class ApplicationStatusResource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, reference: str) -> None:
         app = self.services.applications().by_tracking_code(reference, req.get_header("X-Tracking-Code"))
-        resp.media = {"reference": app.reference, "state": app.state, "expires_at": app.expires_at.isoformat()}
+        resp.media = to_json(ApplicationStateView(app.reference, app.state, app.expires_at))
 
 
 @protected
@@ -192,20 +190,16 @@ class OfficerApplicationResource(_Base):
 @protected
 class EvidenceResource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, reference: str) -> None:
-        resp.media = {"identity_checks": self.services.desk().evidence(reference, principal_of(req))}
+        resp.media = {"identity_checks": to_json(self.services.desk().evidence(reference, principal_of(req)))}
 
 
 @protected
 class IdentityCheckResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response, reference: str) -> None:
-        check = self.services.desk().record_identity_check(reference, json_body(req), principal_of(req))
+        request = IdentityCheckRequest.from_json(json_body(req))
+        check = self.services.desk().record_identity_check(reference, request, principal_of(req))
         resp.status = falcon.HTTP_201
-        resp.media = {
-            "reference": reference,
-            "check_id": check.id,
-            "state": "verified",
-            "checked_at": check.checked_at.isoformat(),
-        }
+        resp.media = to_json(IdentityCheckView.of(reference, check))
 
 
 @protected
@@ -213,69 +207,70 @@ class ApprovalResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response, reference: str) -> None:
         approval = self.services.desk().approve(reference, principal_of(req))
         resp.status = falcon.HTTP_201
-        resp.media = {"reference": reference, "state": "approved", "approved_at": approval.approved_at.isoformat()}
+        resp.media = to_json(ApprovalView.of(reference, approval))
 
 
 @protected
 class IssueResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response, reference: str) -> None:
-        result = self.services.desk().issue(reference, json_body(req), principal_of(req))
+        request = IssueRequest.from_json(json_body(req))
+        result = self.services.handover().issue(reference, request, principal_of(req))
         resp.status = falcon.HTTP_201
         resp.cache_control = ["no-store"]
-        resp.media = {
-            "reference": result.reference,
-            "issuer": result.issuer,
-            "serial": result.serial,
-            "not_before": result.not_before.isoformat(),
-            "not_after": result.not_after.isoformat(),
-            "certificate": result.certificate_pem,
-            "chain": result.chain_pem,
-            "revocation_code": result.revocation_code,
-            "pkcs12_url": f"/api/v1/officer/applications/{reference}/pkcs12" if result.pkcs12_available else None,
-        }
+        pkcs12_url = f"/api/v1/officer/applications/{reference}/pkcs12" if result.pkcs12_available else None
+        view = IssuedView(
+            reference=result.reference,
+            issuer=result.issuer,
+            serial=result.serial,
+            not_before=result.not_before,
+            not_after=result.not_after,
+            certificate=result.certificate_pem,
+            chain=result.chain_pem,
+            revocation_code=result.revocation_code,
+            pkcs12_url=pkcs12_url,
+        )
+        resp.media = to_json(view)
 
 
 @protected
 class PKCS12Resource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, reference: str) -> None:
-        data = self.services.desk().download_pkcs12(reference, principal_of(req))
+        data = self.services.handover().download_pkcs12(reference, principal_of(req))
         resp.content_type = PKCS12_MEDIA_TYPE
         resp.cache_control = ["no-store"]
         resp.downloadable_as = f"{reference}.p12"
         resp.data = data
 
 
-class _OfficerCertificateAction(_Base):
-    action = ""
+# -- certificates: one resource per action and way in (officer, portal for a citizen, code) ----
 
+
+@protected
+class OfficerSuspendResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response, serial: str) -> None:
         principal = principal_of(req)
         lifecycle = self.services.lifecycle()
         cert = lifecycle.for_officer(serial, principal)
-        if self.action == "suspend":
-            resp.media = lifecycle.suspend(cert, actor=principal.actor, channel="officer")
-        elif self.action == "resume":
-            resp.media = lifecycle.resume(cert, actor=principal.actor, channel="officer")
-        else:
-            reason = json_body(req).get("reason")
-            resp.media = lifecycle.revoke(
-                cert, reason, actor=principal.actor, channel="officer", allowed=require_officer_reason(principal)
-            )
+        resp.media = to_json(lifecycle.suspend(cert, actor=principal.actor, channel="officer"))
 
 
 @protected
-class OfficerSuspendResource(_OfficerCertificateAction):
-    action = "suspend"
+class OfficerResumeResource(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, serial: str) -> None:
+        principal = principal_of(req)
+        lifecycle = self.services.lifecycle()
+        cert = lifecycle.for_officer(serial, principal)
+        resp.media = to_json(lifecycle.resume(cert, actor=principal.actor, channel="officer"))
 
 
 @protected
-class OfficerResumeResource(_OfficerCertificateAction):
-    action = "resume"
-
-
-@protected
-class OfficerRevokeResource(_OfficerCertificateAction):
-    action = "revoke"
+class OfficerRevokeResource(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, serial: str) -> None:
+        principal = principal_of(req)
+        lifecycle = self.services.lifecycle()
+        cert = lifecycle.for_officer(serial, principal)
+        request = RevokeRequest.from_json(json_body(req), require_officer_reason(principal))
+        resp.media = to_json(lifecycle.revoke(cert, request, actor=principal.actor, channel="officer"))
 
 
 def citizen_of(req: falcon.Request) -> CitizenIdentity:
@@ -285,93 +280,85 @@ def citizen_of(req: falcon.Request) -> CitizenIdentity:
 @protected
 class CitizenCertificatesResource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"certificates": self.services.lifecycle().list_for_citizen(citizen_of(req))}
+        resp.media = to_json(CertificateListView(self.services.lifecycle().list_for_citizen(citizen_of(req))))
 
 
 @protected
 class CitizenCertificateResource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, serial: str) -> None:
         lifecycle = self.services.lifecycle()
-        resp.media = lifecycle.status(lifecycle.for_citizen(serial, citizen_of(req)))
+        resp.media = to_json(lifecycle.status(lifecycle.for_citizen(serial, citizen_of(req))))
 
 
-class _CitizenAction(_Base):
-    action = ""
-
+@protected
+class CitizenSuspendResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response, serial: str) -> None:
-        principal = principal_of(req)
         lifecycle = self.services.lifecycle()
         cert = lifecycle.for_citizen(serial, citizen_of(req))
-        if self.action == "suspend":
-            resp.media = lifecycle.suspend(cert, actor=principal.actor, channel="portal")
-        elif self.action == "resume":
-            resp.media = lifecycle.resume(cert, actor=principal.actor, channel="portal")
-        else:
-            resp.media = lifecycle.revoke(cert, json_body(req).get("reason"), actor=principal.actor, channel="portal")
+        resp.media = to_json(lifecycle.suspend(cert, actor=principal_of(req).actor, channel="portal"))
 
 
 @protected
-class CitizenSuspendResource(_CitizenAction):
-    action = "suspend"
+class CitizenResumeResource(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, serial: str) -> None:
+        lifecycle = self.services.lifecycle()
+        cert = lifecycle.for_citizen(serial, citizen_of(req))
+        resp.media = to_json(lifecycle.resume(cert, actor=principal_of(req).actor, channel="portal"))
 
 
 @protected
-class CitizenResumeResource(_CitizenAction):
-    action = "resume"
+class CitizenRevokeResource(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, serial: str) -> None:
+        lifecycle = self.services.lifecycle()
+        cert = lifecycle.for_citizen(serial, citizen_of(req))
+        request = RevokeRequest.from_json(json_body(req), CITIZEN_REASONS)
+        resp.media = to_json(lifecycle.revoke(cert, request, actor=principal_of(req).actor, channel="portal"))
 
 
 @protected
-class CitizenRevokeResource(_CitizenAction):
-    action = "revoke"
+class CodeStatusResource(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        lifecycle = self.services.lifecycle()
+        cert = lifecycle.with_code(CodeRequest.from_json(json_body(req)))
+        resp.media = to_json(lifecycle.status(cert))
 
 
-class _CodeAction(_Base):
-    action = ""
+@protected
+class CodeSuspendResource(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        lifecycle = self.services.lifecycle()
+        cert = lifecycle.with_code(CodeRequest.from_json(json_body(req)))
+        resp.media = to_json(lifecycle.suspend(cert, actor=f"citizen:{cert.id}", channel="code"))
 
+
+@protected
+class CodeRevokeResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = json_body(req)
         lifecycle = self.services.lifecycle()
-        cert = lifecycle.with_code(body.get("serial"), body.get("code"))
-        actor = f"citizen:{cert.id}"
-        if self.action == "status":
-            resp.media = lifecycle.status(cert)
-        elif self.action == "suspend":
-            resp.media = lifecycle.suspend(cert, actor=actor, channel="code")
-        else:
-            resp.media = lifecycle.revoke(cert, body.get("reason"), actor=actor, channel="code")
-
-
-@protected
-class CodeStatusResource(_CodeAction):
-    action = "status"
-
-
-@protected
-class CodeSuspendResource(_CodeAction):
-    action = "suspend"
-
-
-@protected
-class CodeRevokeResource(_CodeAction):
-    action = "revoke"
+        cert = lifecycle.with_code(CodeRequest.from_json(body))
+        # The reason is checked after the code, as always: a wrong code counts whatever the reason.
+        request = RevokeRequest.from_json(body, CITIZEN_REASONS)
+        resp.media = to_json(lifecycle.revoke(cert, request, actor=f"citizen:{cert.id}", channel="code"))
 
 
 @protected
 class RenewalsResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         principal = principal_of(req)
-        body = json_body(req)
+        request = RenewalRequest.from_json(json_body(req))
         actor = principal.actor if principal.authenticated else "citizen:renewal"
-        result = self.services.lifecycle().renew(body, actor=actor)
+        result = self.services.renewals().renew(request, actor=actor)
         resp.status = falcon.HTTP_201
-        resp.media = {
-            "issuer": result.issuer,
-            "serial": result.serial,
-            "not_before": result.not_before.isoformat(),
-            "not_after": result.not_after.isoformat(),
-            "certificate": result.certificate_pem,
-            "chain": result.chain_pem,
-        }
+        view = RenewedView(
+            issuer=result.issuer,
+            serial=result.serial,
+            not_before=result.not_before,
+            not_after=result.not_after,
+            certificate=result.certificate_pem,
+            chain=result.chain_pem,
+        )
+        resp.media = to_json(view)
 
 
 def routes(services: Services) -> list[tuple[str, Any]]:

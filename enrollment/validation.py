@@ -108,55 +108,17 @@ def parse_csr(value: Any, errors: list[FieldError]) -> bytes | None:
 
 
 def parse_application(body: Any) -> ApplicationData:
+    """Every problem of an application body at once (one 422 naming each field)."""
     if not isinstance(body, Mapping):
         raise ValidationError.single("", "the body must be a JSON object")
     errors: list[FieldError] = []
     name_msg = "may contain letters, spaces, apostrophes and hyphens only"
     given = _text(body, "given_names", errors, max_len=100, pattern=_NAME, message=name_msg)
     surname = _text(body, "surname", errors, max_len=100, pattern=_NAME, message=name_msg)
-    pesel = doc_type = doc_number = None
-    raw_pesel = body.get("pesel")
-    document = body.get("identity_document")
-    if raw_pesel is not None and document is not None:
-        errors.append(FieldError("identity_document", "give either a PESEL or an identity document, not both"))
-    elif raw_pesel is not None:
-        if not isinstance(raw_pesel, str):
-            errors.append(FieldError("pesel", "must be a string of 11 digits"))
-        else:
-            try:
-                pesel = validate_pesel(raw_pesel)
-            except IdentifierError as exc:
-                errors.append(FieldError("pesel", exc.message, "invalid_identifier"))
-    elif isinstance(document, Mapping):
-        doc_type, doc_number = validate_document(
-            document.get("type"), document.get("number"), errors, "identity_document."
-        )
-    else:
-        errors.append(FieldError("pesel", "a PESEL (or, without one, identity_document) is required", "required"))
+    pesel, doc_type, doc_number = _identity(body, errors)
     email = _text(body, "email", errors, max_len=254, pattern=_EMAIL, message="is not an e-mail address")
-    phone_raw = body.get("phone")
-    phone = ""
-    if not isinstance(phone_raw, str) or not phone_raw.strip():
-        errors.append(FieldError("phone", "is required", "required"))
-    else:
-        phone = re.sub(r"[\s-]", "", phone_raw)
-        if not _PHONE.match(phone):
-            errors.append(FieldError("phone", "must have 9 to 15 digits, optionally starting with +"))
-    address = body.get("address")
-    street = postal = city = ""
-    if not isinstance(address, Mapping):
-        errors.append(FieldError("address", "is required (street, postal_code, city)", "required"))
-    else:
-        street = _text(address, "street", errors, max_len=200, prefix="address.")
-        city = _text(address, "city", errors, max_len=100, prefix="address.")
-        raw_postal = address.get("postal_code")
-        if not isinstance(raw_postal, str):
-            errors.append(FieldError("address.postal_code", "is required", "required"))
-        else:
-            try:
-                postal = validate_postal_code(raw_postal)
-            except IdentifierError as exc:
-                errors.append(FieldError("address.postal_code", exc.message, "invalid_identifier"))
+    phone = _phone(body.get("phone"), errors)
+    street, postal, city = _address(body.get("address"), errors)
     point_id = body.get("point_id")
     if isinstance(point_id, bool) or not isinstance(point_id, int) or point_id < 1:
         errors.append(FieldError("point_id", "must be the id of a certification point"))
@@ -172,20 +134,62 @@ def parse_application(body: Any) -> ApplicationData:
     if errors:
         raise ValidationError(errors, message="the application has invalid fields")
     return ApplicationData(
-        given,
-        surname,
-        pesel,
-        doc_type,
-        doc_number,
-        email,
-        phone,
-        street,
-        postal,
-        city,
-        point_id,
-        str(key_generation),
-        csr_der,
-    )
+        given, surname, pesel, doc_type, doc_number, email, phone, street, postal, city, point_id,
+        str(key_generation), csr_der,
+    )  # fmt: skip
+
+
+def _identity(body: Mapping[str, Any], errors: list[FieldError]) -> tuple[str | None, str | None, str | None]:
+    """A PESEL, or without one an identity document: (pesel, document type, document number)."""
+    raw_pesel = body.get("pesel")
+    document = body.get("identity_document")
+    if raw_pesel is not None and document is not None:
+        errors.append(FieldError("identity_document", "give either a PESEL or an identity document, not both"))
+    elif raw_pesel is not None:
+        if not isinstance(raw_pesel, str):
+            errors.append(FieldError("pesel", "must be a string of 11 digits"))
+        else:
+            try:
+                return validate_pesel(raw_pesel), None, None
+            except IdentifierError as exc:
+                errors.append(FieldError("pesel", exc.message, "invalid_identifier"))
+    elif isinstance(document, Mapping):
+        doc_type, doc_number = validate_document(
+            document.get("type"), document.get("number"), errors, "identity_document."
+        )
+        return None, doc_type, doc_number
+    else:
+        errors.append(FieldError("pesel", "a PESEL (or, without one, identity_document) is required", "required"))
+    return None, None, None
+
+
+def _phone(value: Any, errors: list[FieldError]) -> str:
+    if not isinstance(value, str) or not value.strip():
+        errors.append(FieldError("phone", "is required", "required"))
+        return ""
+    phone = re.sub(r"[\s-]", "", value)
+    if not _PHONE.match(phone):
+        errors.append(FieldError("phone", "must have 9 to 15 digits, optionally starting with +"))
+    return phone
+
+
+def _address(address: Any, errors: list[FieldError]) -> tuple[str, str, str]:
+    """(street, postal code, city)."""
+    if not isinstance(address, Mapping):
+        errors.append(FieldError("address", "is required (street, postal_code, city)", "required"))
+        return "", "", ""
+    street = _text(address, "street", errors, max_len=200, prefix="address.")
+    city = _text(address, "city", errors, max_len=100, prefix="address.")
+    raw_postal = address.get("postal_code")
+    postal = ""
+    if not isinstance(raw_postal, str):
+        errors.append(FieldError("address.postal_code", "is required", "required"))
+    else:
+        try:
+            postal = validate_postal_code(raw_postal)
+        except IdentifierError as exc:
+            errors.append(FieldError("address.postal_code", exc.message, "invalid_identifier"))
+    return street, postal, city
 
 
 def parse_date(value: Any, field: str, errors: list[FieldError]) -> date | None:

@@ -8,11 +8,11 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("ca", "config", "core", "hsm", "ocsp", "tsa")
+PACKAGES = ("access", "ca", "config", "core", "enrollment", "hsm", "ocsp", "tsa")
 LIMIT = 60
-# ca/api.py is the CA port being built in the same issue; enrollment/ and verifier/ are split
-# separately and are not checked here yet.
-EXEMPT = {"ca/api.py"}
+# verifier/ is split separately and is not checked here yet; enrollment/openapi.py (one long
+# literal of schemas) is being reworked for the OpenAPI contract on another branch.
+EXEMPT = {"enrollment/openapi.py"}
 
 
 def _long_functions() -> list[str]:

@@ -319,7 +319,7 @@ def test_issue_failure_leaves_application_retryable(api: API, parties: Parties, 
 
 
 def test_failure_after_signing_revokes_the_unusable_certificate(api: API, parties: Parties, monkeypatch) -> None:
-    import enrollment.desk
+    import enrollment.handover
 
     reference = submit(api, parties, application_body(parties.point_id))["reference"]
     check_identity(api, parties, reference)
@@ -327,7 +327,7 @@ def test_failure_after_signing_revokes_the_unusable_certificate(api: API, partie
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(enrollment.desk, "build_pkcs12", broken)
+    monkeypatch.setattr(enrollment.handover, "build_pkcs12", broken)
     r = api.call(
         "POST", f"/api/v1/officer/applications/{reference}/issue", api.as_officer("officer1"), json={"pin": PIN}
     )

@@ -15,6 +15,7 @@ from config.runtime import Runtime
 from core.audit import AuditRecord
 from enrollment.applications import ApplicationService
 from enrollment.desk import Desk
+from enrollment.handover import HandOver
 from enrollment.lifecycle import Lifecycle
 from enrollment.models import Application, IdentityCheck, OutgoingEmail, PKCS12Pickup
 from tests.enrollment.flows import issued_certificate
@@ -117,7 +118,7 @@ def test_evidence_purged_after_retention(bare_api: API, parties: Parties, clock:
             "agreement_version": parties.agreement_version,
         },
     )
-    desk = Desk(settings.enrollment, _ca(settings, clock), clock)
+    desk = Desk(settings.enrollment, clock)
     clock.advance(days=365 * 20 - 2)
     assert desk.purge_evidence() == 0 and IdentityCheck.select().count() == 1
     clock.advance(days=10)
@@ -130,7 +131,7 @@ def test_evidence_purged_after_retention(bare_api: API, parties: Parties, clock:
 def test_undelivered_pkcs12_destroyed(api: API, parties: Parties, clock: Any, settings: Any) -> None:
     issued_certificate(api, parties, csr=False)
     assert PKCS12Pickup.select().count() == 1
-    desk = Desk(settings.enrollment, _ca(settings, clock), clock)
+    desk = HandOver(settings.enrollment, _ca(settings, clock), clock)
     assert desk.purge_pickups() == 0
     clock.advance(hours=settings.enrollment.pkcs12_pickup_hours)
     assert desk.purge_pickups() == 1

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import ValidationError
-from enrollment.lifecycle import CitizenIdentity, _serial
+from enrollment.lifecycle import CitizenIdentity
+from enrollment.requests import serial_of as _serial
 from enrollment.secrets_util import new_revocation_code, normalise_code
 from enrollment.validation import parse_csr
 

@@ -87,11 +87,12 @@ def test_renewal_limit_is_configurable(api: API, parties: Parties, clock, settin
     from dataclasses import replace
 
     from ca.api import LocalCertificateAuthority
-    from enrollment.lifecycle import Lifecycle
+    from enrollment.renewal import Renewals
+    from enrollment.requests import RenewalRequest
 
     result, old_key = issued_certificate(api, parties)
     _to_window(clock, result)
-    none_allowed = Lifecycle(
+    none_allowed = Renewals(
         replace(settings.enrollment, max_remote_renewals=0),
         LocalCertificateAuthority(settings.ca, lambda: key_store, clock),
         clock,
@@ -102,4 +103,4 @@ def test_renewal_limit_is_configurable(api: API, parties: Parties, clock, settin
     from enrollment.errors import RenewalRefusedError
 
     with pytest.raises(RenewalRefusedError):
-        none_allowed.renew(body, actor="test")
+        none_allowed.renew(RenewalRequest.from_json(body), actor="test")

@@ -1,0 +1,166 @@
+"""What enrollment's resources decode a JSON body into: one frozen dataclass per action.
+
+Decoding checks shapes and types (and everything that needs no database); the services check
+the rest against the application or certificate at hand. Where a body has several fields, the
+problems found while decoding travel with the request (``problems``) so the service can report
+them together with its own in one 422, as the API always did.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ca.api import canonical_serial
+from core.errors import FieldError, ValidationError
+from enrollment.validation import parse_csr, parse_date, validate_document
+
+
+def serial_of(value: Any) -> str:
+    """The canonical hex form (ca.serials) of a serial given by a client."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError.single("serial", "is required", "required")
+    try:
+        return canonical_serial(value)
+    except ValidationError:
+        raise ValidationError.single("serial", "must be the certificate serial in hex") from None
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    username: str
+    password: str
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> LoginRequest:
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise ValidationError.single("username", "username and password are required", "required")
+        return cls(username, password)
+
+
+@dataclass(frozen=True)
+class AgreementRequest:
+    text: str
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> AgreementRequest:
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise ValidationError.single("text", "is required", "required")
+        return cls(text)
+
+
+@dataclass(frozen=True)
+class IdentityCheckRequest:
+    """The officer's record of the in-person check (document, data match, accepted agreement)."""
+
+    document_type: str | None
+    document_number: str | None
+    document_expiry: date | None
+    data_match: bool
+    agreement_version: int | None
+    problems: tuple[FieldError, ...] = ()
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> IdentityCheckRequest:
+        errors: list[FieldError] = []
+        doc_type, doc_number = validate_document(
+            body.get("document_type"), body.get("document_number"), errors, "document_"
+        )
+        expiry = parse_date(body.get("document_expiry"), "document_expiry", errors)
+        data_match = body.get("data_match") is True
+        if not data_match:
+            errors.append(
+                FieldError("data_match", "the officer must confirm that the document matches the application")
+            )
+        version = body.get("agreement_version")
+        if isinstance(version, bool) or not isinstance(version, int):
+            errors.append(
+                FieldError("agreement_version", "must be the version number of the accepted agreement", "required")
+            )
+            version = None
+        return cls(doc_type, doc_number, expiry, data_match, version, tuple(errors))
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """``pin`` protects the PKCS#12 of a key generated at the point (checked against the
+    application's key generation by the hand-over); ``pin_given`` also counts a non-text PIN."""
+
+    pin: str | None
+    pin_given: bool = False
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> IssueRequest:
+        pin = body.get("pin")
+        return cls(pin if isinstance(pin, str) else None, pin is not None)
+
+
+@dataclass(frozen=True)
+class RevokeRequest:
+    reason: str
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any], allowed: tuple[str, ...]) -> RevokeRequest:
+        """``allowed``: the RFC 5280 §5.3.1 reasons this caller may give (absent: unspecified)."""
+        reason = body.get("reason")
+        if reason is None:
+            reason = "unspecified"
+        if reason not in allowed:
+            raise ValidationError.single("reason", f"must be one of {', '.join(allowed)}")
+        return cls(str(reason))
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """Self-service without the portal: a serial and its revocation code (checked by the service,
+    with a lockout)."""
+
+    serial: str
+    code: str
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> CodeRequest:
+        serial = serial_of(body.get("serial"))
+        code = body.get("code")
+        if not isinstance(code, str) or not code.strip():
+            raise ValidationError.single("code", "the revocation code is required", "required")
+        return cls(serial, code)
+
+
+@dataclass(frozen=True)
+class RenewalRequest:
+    """A CSR for the new key and a detached signature over that CSR's DER by the current key."""
+
+    serial: str
+    csr_der: bytes
+    signature: bytes
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> RenewalRequest:
+        errors: list[FieldError] = []
+        serial = serial_of(body.get("serial"))
+        csr_der = parse_csr(body.get("csr"), errors)
+        signature = _signature(body.get("signature"), errors)
+        if errors:
+            raise ValidationError(errors, message="the renewal request has invalid fields")
+        assert csr_der is not None
+        return cls(serial, csr_der, signature)
+
+
+def _signature(value: Any, errors: list[FieldError]) -> bytes:
+    if not isinstance(value, str) or not value.strip():
+        errors.append(
+            FieldError("signature", "a base64 signature over the CSR (DER) by the current key is required", "required")
+        )
+        return b""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        errors.append(FieldError("signature", "must be base64"))
+        return b""
