@@ -180,7 +180,7 @@ class Ceremony:
             public_key=public_key,
             issuer_ski=parent_ski,
             policy_oid=s.policy_oid,
-            cps_uri=s.cps_uri,
+            cps_uri=s.cps_url,
             ocsp_url=s.ocsp_url,
             ca_issuers_url=s.cert_url(issuer_name),
             crl_url=s.crl_url(issuer_name),
