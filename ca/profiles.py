@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, CertificatePoliciesOID, ExtendedKeyUsageOID
 
 from core.errors import ConfigurationError
 
@@ -220,7 +220,7 @@ def build_extensions(profile: ProfileSettings, ctx: ExtensionContext) -> list[tu
         # RFC 6960 §4.2.2.2.1 id-pkix-ocsp-nocheck
         exts.append((x509.OCSPNoCheck(), False))
     if profile.any_policy:
-        any_policy = x509.PolicyInformation(x509.CertificatePoliciesOID.ANY_POLICY, [ctx.cps_uri])
+        any_policy = x509.PolicyInformation(CertificatePoliciesOID.ANY_POLICY, [ctx.cps_uri])
         exts.append((x509.CertificatePolicies([any_policy]), False))
     elif profile.certificate_policies:
         policies = [x509.PolicyInformation(x509.ObjectIdentifier(ctx.policy_oid), [ctx.cps_uri])]
