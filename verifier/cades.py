@@ -333,9 +333,8 @@ async def report_from_status(
         if later is not None:
             verdict, (contexts, _path) = PASSED, later
             extra_warnings = (*extra_warnings, POE_WARNING)
-        elif verdict.sub_indication is SubIndication.REVOKED_NO_POE:
-            # The proof of existence is not before the revocation (EN 319 102-1 §5.5.4).
-            verdict = Verdict(Indication.TOTAL_FAILED, SubIndication.REVOKED, "the signing certificate is revoked")
+        # Otherwise the proof of existence is not before the revocation: the indication stays
+        # INDETERMINATE/REVOKED_NO_POE (EN 319 102-1 §5.5.4); it does not prove a later creation.
     if extra_verdicts is not None and verdict.indication is not Indication.TOTAL_FAILED:
         verdict = worst([verdict, *extra_verdicts()])
     timestamps: list[TimestampInfo] = []

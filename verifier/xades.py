@@ -40,6 +40,7 @@ from verifier.common import (
     POE_WARNING,
     certificate_info,
     refine_chain_verdict,
+    revoked_verdict,
     signer_identity,
     timestamp_info,
     verdict_from_ades,
@@ -578,17 +579,16 @@ async def validate_xml(
         )
         path = result.success_result or result.error_path
         if result.error_subindic is not None:
-            trust = await refine_chain_verdict(
-                verdict_from_ades(result.error_subindic, "certificate validation failed"), contexts.signer, signer_asn1
-            )
+            trust = verdict_from_ades(result.error_subindic, "certificate validation failed")
+            if trust.sub_indication is SubIndication.REVOKED_NO_POE:
+                trust = revoked_verdict(result.revo_details, None)
+            trust = await refine_chain_verdict(trust, contexts.signer, signer_asn1)
             valid_stamps = [ts.time for ts, ok in stamps if ok and ts.time is not None]
             if trust.sub_indication in POE_RESOLVABLE and valid_stamps:
                 later = await env.signer_valid_at(signer_asn1, min(valid_stamps), chain_certs, crls, ocsps)
                 if later is not None:
                     trust, (contexts, path) = PASSED, later
                     outcome.warnings.append(POE_WARNING)
-            if trust.sub_indication is SubIndication.REVOKED_NO_POE:
-                trust = Verdict(Indication.TOTAL_FAILED, SubIndication.REVOKED, "the signing certificate is revoked")
             outcome.verdict = worst([outcome.verdict, trust])
         elif result.success_result is None:
             outcome.verdict = worst(

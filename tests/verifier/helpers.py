@@ -48,12 +48,14 @@ def issue_citizen(
     semantics_id: str = PNOPL,
     key_kind: str = "ec",
     revoked_at: datetime | None = None,
+    reason: str = "keyCompromise",
     store: bool = True,
     not_before: datetime | None = None,
     issuer_name: str = "citizens",
     foreign: bool = False,
 ) -> Citizen:
-    """An end-entity signing certificate from the citizen CA, stored as ``issued`` (or revoked)."""
+    """An end-entity signing certificate from the citizen CA, stored as ``issued`` (or revoked with
+    ``reason`` at ``revoked_at``; ``certificateHold`` for a suspension)."""
     now = pki.clock.now()
     key: Any
     if key_kind == "ec":
@@ -133,7 +135,7 @@ def issue_citizen(
             not_after=cert.not_valid_after_utc,
             created_at=now,
             issued_at=now,
-            revocation_reason="keyCompromise" if revoked_at else None,
+            revocation_reason=reason if revoked_at else None,
             revoked_at=revoked_at,
             status_changed_at=revoked_at,
         )

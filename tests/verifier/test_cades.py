@@ -75,13 +75,23 @@ def test_tampered_signature_value_is_sig_crypto_failure(verify, citizen, tmp_pat
     assert report.signatures[0].sub_indication == "SIG_CRYPTO_FAILURE"
 
 
-def test_revoked_twin_is_revoked(verify, vpki, clock, tmp_path) -> None:
-    """EN 319 102-1 §5.2.6 / §5.5: revoked before the best signature time (no POE) → REVOKED."""
+def test_revoked_twin_without_poe_is_revoked_no_poe(verify, vpki, clock, tmp_path) -> None:
+    """EN 319 102-1 §5.2.6.4: a revoked signing certificate with no proof that the signature
+    existed before the revocation → INDETERMINATE/REVOKED_NO_POE (not TOTAL_FAILED: only a proof
+    that the signature was made after the revocation makes it final, §5.3.4)."""
     twin = issue_citizen(vpki, tmp_path / "twin", revoked_at=clock.now() - timedelta(days=2))
     der = openssl_cms_sign(twin, _content(tmp_path), attached=True)
     report = verify(der, "application/pkcs7-mime")
-    assert (report.indication, report.signatures[0].sub_indication) == ("TOTAL_FAILED", "REVOKED")
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE")
     assert any(e.status == "revoked" for e in report.signatures[0].revocation)
+
+
+def test_suspended_signer_is_try_later(verify, vpki, clock, tmp_path) -> None:
+    """EN 319 102-1 §5.2.6 (suspension) and EU DSS: a signing certificate on hold →
+    INDETERMINATE/TRY_LATER, never a final TOTAL_FAILED (the hold may be lifted)."""
+    held = issue_citizen(vpki, tmp_path / "held", revoked_at=clock.now() - timedelta(days=1), reason="certificateHold")
+    report = verify(openssl_cms_sign(held, _content(tmp_path), attached=True), "application/pkcs7-mime")
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "TRY_LATER")
 
 
 def test_revoked_later_passes_when_validated_before_revocation(verify, vpki, clock, tmp_path) -> None:

@@ -82,7 +82,17 @@ def test_revoked_xades_signer(verify, vpki, clock, tmp_path) -> None:
 
     twin = issue_citizen(vpki, tmp_path / "twin", revoked_at=clock.now() - timedelta(days=1))
     report = verify(xades_sign(twin), XML)
-    assert (report.indication, report.signatures[0].sub_indication) == ("TOTAL_FAILED", "REVOKED")
+    # EN 319 102-1 §5.2.6.4: no proof of existence before the revocation.
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE")
+
+
+def test_suspended_xades_signer_is_try_later(verify, vpki, clock, tmp_path) -> None:
+    """EN 319 102-1 §5.2.6: a signing certificate on hold → INDETERMINATE/TRY_LATER."""
+    from datetime import timedelta
+
+    held = issue_citizen(vpki, tmp_path / "held", revoked_at=clock.now() - timedelta(days=1), reason="certificateHold")
+    report = verify(xades_sign(held), XML)
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "TRY_LATER")
 
 
 def test_rsa_signer_passes(verify, vpki, tmp_path) -> None:
@@ -292,4 +302,4 @@ def test_xades_timestamp_before_revocation_is_proof_of_existence(verify, vpki, c
     report = verify(signed, XML)
     assert report.indication == "TOTAL_PASSED", report.to_dict()
     late = _add_signature_timestamp(xades_sign(twin, c14n=C14N_10), vpki, at=clock.now() - timedelta(hours=1))
-    assert (verify(late, XML).signatures[0].sub_indication) == "REVOKED"
+    assert (verify(late, XML).signatures[0].sub_indication) == "REVOKED_NO_POE"
