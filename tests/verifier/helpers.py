@@ -178,7 +178,10 @@ def tool(name: str) -> str:
     return path
 
 
-def openssl_cms_sign(citizen: Citizen, content: Path, *, attached: bool, md: str = "sha256") -> bytes:
+def openssl_cms_sign(
+    citizen: Citizen, content: Path, *, attached: bool, md: str = "sha256", cades: bool = True
+) -> bytes:
+    """``openssl cms -sign``; ``-cades`` adds the signing-certificate-v2 attribute (EN 319 122-1)."""
     args = [
         tool("openssl"),
         "cms",
@@ -199,7 +202,7 @@ def openssl_cms_sign(citizen: Citizen, content: Path, *, attached: bool, md: str
     ]
     if attached:
         args.append("-nodetach")
-    if md != "sha1":
+    if md != "sha1" and cades:
         args.append("-cades")
     return subprocess.run(args, check=True, capture_output=True, timeout=30).stdout
 

@@ -143,3 +143,28 @@ def test_expired_signer_without_poe(verify, vpki, tmp_path, clock) -> None:
     report = verify(der, "application/pkcs7-mime")
     assert report.indication != "TOTAL_PASSED"
     assert report.signatures[0].sub_indication in ("OUT_OF_BOUNDS_NO_POE", "EXPIRED", "OUT_OF_BOUNDS_NOT_REVOKED")
+
+
+def test_cades_reports_which_baseline_levels_are_met(verify, citizen, tmp_path) -> None:
+    """EN 319 122-1 §6.3: B-B met (content-type, message-digest, signing-certificate-v2,
+    signing-time); B-T not (no signature-time-stamp), and so neither B-LT nor B-LTA."""
+    report = verify(openssl_cms_sign(citizen, _content(tmp_path), attached=True), "application/pkcs7-mime")
+    (sig,) = report.signatures
+    checks = {c.level: c for c in sig.baseline}
+    assert (sig.format, sig.level) == ("CAdES", "B-B")
+    assert checks["B-B"].met and not checks["B-B"].missing
+    assert not checks["B-T"].met and checks["B-T"].missing == ("signature-time-stamp",)
+    assert not checks["B-LTA"].met
+
+
+def test_cms_without_signing_certificate_is_plain_cms(verify, citizen, tmp_path) -> None:
+    """EN 319 122-1 §5.2.2: without a signing-certificate(-v2) attribute a CMS signature is not
+    CAdES: reported as plain CMS, level "none", with a warning (was "CAdES B-B", no warning)."""
+    der = openssl_cms_sign(citizen, _content(tmp_path), attached=True, cades=False)
+    report = verify(der, "application/pkcs7-mime")
+    (sig,) = report.signatures
+    assert (sig.format, sig.level) == ("CMS", "none")
+    assert any("not CAdES" in w for w in sig.warnings)
+    b_b = next(c for c in sig.baseline if c.level == "B-B")
+    assert not b_b.met and b_b.missing == ("signing-certificate-v2 or signing-certificate",)
+    assert report.to_dict()["signatures"][0]["format"] == "CMS"

@@ -25,6 +25,8 @@ def test_shared_sample_is_intact_but_untrusted(verify) -> None:
     (sig,) = report.signatures
     assert (sig.indication, sig.sub_indication) == ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"), report.to_dict()
     assert sig.format == "XAdES" and sig.level == "B-B"
+    # EN 319 132-1 §6.3: B-B met, B-T missing its SignatureTimeStamp.
+    assert [(c.level, c.met) for c in sig.baseline][:2] == [("B-B", True), ("B-T", False)]
     assert sig.signer is not None
     targets = {r.target for r in sig.coverage.references}
     assert "document" in targets
@@ -140,6 +142,9 @@ def test_xmlsec1_signature_passes_and_tampered_twin_fails(verify, citizen, tmp_p
     report = verify(signed, XML)
     assert report.indication == "TOTAL_PASSED", report.to_dict()
     assert any("XML-DSig" in w for w in report.signatures[0].warnings)
+    # EN 319 132-1 §4.3: without xades:QualifyingProperties it is XML-DSig, not XAdES B-B.
+    assert (report.signatures[0].format, report.signatures[0].level) == ("XML-DSig", "none")
+    assert not any(c.met for c in report.signatures[0].baseline)
     tampered = signed.replace("Treść.".encode(), "Inna treść.".encode())
     assert verify(tampered, XML).signatures[0].sub_indication == "HASH_FAILURE"
 
