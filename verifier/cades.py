@@ -22,6 +22,7 @@ from pyhanko.sign.validation.generic_cms import async_validate_cms_signature, co
 from pyhanko.sign.validation.status import StandardCMSSignatureStatus
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
+from core.clock import ensure_utc
 from verifier.baseline import Assessment, assess, summary
 from verifier.common import (
     PARSE_ERRORS,
@@ -40,6 +41,7 @@ from verifier.common import (
 from verifier.detect import Part, check_der_nesting, cms_der
 from verifier.environment import VerificationEnvironment
 from verifier.errors import UnparseableDocumentError
+from verifier.listed import find_listing, listing_verdict
 from verifier.policy import SIGNER_KEY_USAGE, VerificationContexts
 from verifier.report import (
     PASSED,
@@ -369,12 +371,16 @@ async def report_from_status(
     baseline: tuple[LevelCheck, ...] = (),
 ) -> SignatureReport:
     verdict = await refine_chain_verdict(verdict_from_status(status), contexts.signer, status.signing_cert)
+    listing = find_listing(status.validation_path, env.trust.crls, env.moment) if status.validation_path else None
+    if listing is not None and verdict.indication is not Indication.TOTAL_FAILED:
+        # A consulted source that lists the certificate is the precise reason, whatever else
+        # (missing revocation data in "require" mode) path validation reported.
+        verdict = listing_verdict(listing)
     if verdict.sub_indication in POE_RESOLVABLE and has_valid_timestamp(status):
         assert status.timestamp_validity is not None
-        later = await env.signer_valid_at(
-            status.signing_cert, status.timestamp_validity.timestamp, certs, crls or (), ocsps or ()
-        )
-        if later is not None:
+        poe = ensure_utc(status.timestamp_validity.timestamp)
+        later = await env.signer_valid_at(status.signing_cert, poe, certs, crls or (), ocsps or ())
+        if later is not None and find_listing(later[1], env.trust.crls, poe) is None:
             verdict, (contexts, _path) = PASSED, later
             extra_warnings = (*extra_warnings, POE_WARNING)
         # Otherwise the proof of existence is not before the revocation: the indication stays

@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree  # type: ignore[import-untyped]
+from pyhanko.sign.ades.report import AdESFailure
 from pyhanko.sign.validation import errors as ph_errors
 from pyhanko.sign.validation.generic_cms import validate_cert_usage, validate_tst_signed_data
 from pyhanko.sign.validation.status import TimestampSignatureStatus
@@ -37,6 +38,7 @@ from verifier.common import (
 )
 from verifier.detect import Part
 from verifier.environment import VerificationEnvironment
+from verifier.listed import Listing, find_listing, listing_verdict
 from verifier.policy import MIN_RSA_BITS, SIGNER_KEY_USAGE, VerificationContexts
 from verifier.report import PASSED, Coverage, Indication, SignatureReport, SubIndication, TimestampInfo, Verdict
 from verifier.xades_parsing import (
@@ -152,16 +154,13 @@ async def _validate_path(
         paths=contexts.signer.path_builder.async_build_paths_lazy(signer.cert),
     )
     path = result.success_result or result.error_path
-    if result.error_subindic is not None:
-        trust, later = await _trust_verdict(result, signer, stamps, env)
-        if later is not None:
-            contexts, path = later
-            outcome.warnings.append(POE_WARNING)
+    listing = find_listing(path, env.trust.crls, env.moment) if path is not None else None
+    trust, later = await _path_verdict(result, listing, signer, stamps, env)
+    if later is not None:
+        contexts, path = later
+        outcome.warnings.append(POE_WARNING)
+    if trust is not None:
         outcome.add(trust)
-    elif result.success_result is None:
-        outcome.add(
-            Verdict(Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, "no chain to a trust anchor")
-        )
     if any(not ok for _, ok in stamps):
         outcome.add(
             Verdict(
@@ -192,6 +191,42 @@ async def _trust_verdict(
         if later is not None:
             return PASSED, later
     return trust, None
+
+
+async def _path_verdict(
+    result: Any,
+    listing: Listing | None,
+    signer: _Signer,
+    stamps: list[tuple[TimestampInfo, bool]],
+    env: VerificationEnvironment,
+) -> tuple[Verdict | None, Any]:
+    """The verdict of path validation (None when it passed) and, when a proof of existence
+    resolved a problem, the (contexts, path) at that time."""
+    if listing is not None:
+        failed = result.error_subindic is not None and isinstance(result.error_subindic, AdESFailure)
+        if not failed:
+            return await _listed_with_poe(listing, signer, stamps, env)
+    if result.error_subindic is not None:
+        return await _trust_verdict(result, signer, stamps, env)
+    if result.success_result is None:
+        return Verdict(
+            Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, "no chain to a trust anchor"
+        ), None
+    return None, None
+
+
+async def _listed_with_poe(
+    listing: Listing, signer: _Signer, stamps: list[tuple[TimestampInfo, bool]], env: VerificationEnvironment
+) -> tuple[Verdict, Any]:
+    """A certificate listed by a consulted source (:mod:`verifier.listed`); a valid signature
+    timestamp before the listing is a proof of existence that resolves it (EN 319 102-1 §5.5.4)."""
+    valid_stamps = [ts.time for ts, ok in stamps if ok and ts.time is not None]
+    if valid_stamps and min(valid_stamps) < listing.revoked_at:
+        poe = min(valid_stamps)
+        later = await env.signer_valid_at(signer.cert, poe, signer.chain_certs, signer.crls, signer.ocsps)
+        if later is not None and find_listing(later[1], env.trust.crls, poe) is None:
+            return PASSED, later
+    return listing_verdict(listing), None
 
 
 async def _timestamps(signature: etree._Element, env_contexts: Any) -> list[tuple[TimestampInfo, bool]]:

@@ -53,6 +53,7 @@ def issue_citizen(
     not_before: datetime | None = None,
     issuer_name: str = "citizens",
     foreign: bool = False,
+    aia: bool = True,
 ) -> Citizen:
     """An end-entity signing certificate from the citizen CA, stored as ``issued`` (or revoked with
     ``reason`` at ``revoked_at``; ``certificateHold`` for a suspension)."""
@@ -110,7 +111,9 @@ def issue_citizen(
         ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
-        ).add_extension(
+        )
+    if aia:  # without it the certificate declares no revocation source at all
+        builder = builder.add_extension(
             x509.AuthorityInformationAccess(
                 [
                     x509.AccessDescription(
@@ -120,7 +123,7 @@ def issue_citizen(
             ),
             critical=False,
         )
-        cert = builder.sign(issuer_key, signature_hash(issuer_key))  # type: ignore[arg-type]
+    cert = builder.sign(issuer_key, signature_hash(issuer_key))  # type: ignore[arg-type]
     if store:
         Certificate.create(
             issuer=pki.row(issuer_name),
