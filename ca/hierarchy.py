@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from ca.errors import AuthorityNotFoundError, HierarchyExistsError
-from ca.models import Authority, Certificate
+from ca.models import CRL, Authority, Certificate
 from ca.profiles import ExtensionContext, build_extensions
 from ca.serials import new_serial, to_hex
 from ca.settings import AuthoritySettings, CASettings
@@ -180,7 +180,7 @@ class Ceremony:
             public_key=public_key,
             issuer_ski=parent_ski,
             policy_oid=s.policy_oid,
-            cps_uri=s.cps_uri,
+            cps_uri=s.cps_url,
             ocsp_url=s.ocsp_url,
             ca_issuers_url=s.cert_url(issuer_name),
             crl_url=s.crl_url(issuer_name),
@@ -397,3 +397,64 @@ def authority_listing(settings: CASettings) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+# -- read interface for relying-party services (verifier, ocsp) ---------------------------------
+#
+# Named, frozen views of CA state so that packages outside ``ca`` never touch ``ca.models``.
+
+
+@dataclass(frozen=True)
+class AuthorityInfo:
+    """One authority of the hierarchy (a CA or one of its signers) as others may see it."""
+
+    name: str
+    role: str
+    subject: str
+    certificate_der: bytes
+    key_label: str
+    key_hash_sha1: str
+
+
+def _info(row: Authority) -> AuthorityInfo:
+    return AuthorityInfo(
+        name=row.name,
+        role=row.role,
+        subject=row.subject,
+        certificate_der=bytes(row.certificate_der),
+        key_label=row.key_label,
+        key_hash_sha1=row.key_hash_sha1,
+    )
+
+
+def authority_info(name: str) -> AuthorityInfo | None:
+    """The authority called ``name``, or None."""
+    row = Authority.get_or_none(Authority.name == name)
+    return _info(row) if row is not None else None
+
+
+def authorities(*roles: str) -> tuple[AuthorityInfo, ...]:
+    """Every authority whose role is one of ``roles`` (e.g. ``"root"``, ``"issuing"``), oldest first."""
+    query = Authority.select().where(Authority.role.in_(roles)).order_by(Authority.id)
+    return tuple(_info(row) for row in query)
+
+
+def ca_by_key_hash(key_hash_sha1_hex: str) -> AuthorityInfo | None:
+    """The CA (root or issuing) whose public-key SHA-1 matches, e.g. an OCSP CertID's issuerKeyHash."""
+    row = (
+        Authority.select()
+        .where((Authority.key_hash_sha1 == key_hash_sha1_hex) & (Authority.role.in_(("root", "issuing"))))
+        .first()
+    )
+    return _info(row) if row is not None else None
+
+
+def published_crls() -> tuple[bytes, ...]:
+    """The newest full CRL (DER) of every root and issuing CA that has published one: a revocation
+    source relying parties inside the project consult whatever the certificates point at."""
+    ders = []
+    for row in Authority.select().where(Authority.role.in_(("root", "issuing"))).order_by(Authority.id):
+        crl = CRL.select(CRL.der).where((CRL.issuer == row) & (CRL.kind == "full")).order_by(CRL.number.desc()).first()
+        if crl is not None:
+            ders.append(bytes(crl.der))
+    return tuple(ders)

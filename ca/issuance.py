@@ -258,7 +258,7 @@ class IssuancePipeline:
             public_key=public_key,
             issuer_ski=ski,
             policy_oid=self.settings.policy_oid,
-            cps_uri=self.settings.cps_uri,
+            cps_uri=self.settings.cps_url,
             ocsp_url=self.settings.ocsp_url,
             ca_issuers_url=self.settings.cert_url(issuer_row.name),
             crl_url=self.settings.crl_url(issuer_row.name),

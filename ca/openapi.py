@@ -1,4 +1,4 @@
-"""OpenAPI 3.1 fragments for the CA's public downloads: CA certificates and CRLs."""
+"""OpenAPI 3.1 fragments for the CA's public downloads: CA certificates, CRLs, CPS and PDS."""
 
 from __future__ import annotations
 
@@ -59,6 +59,33 @@ def paths() -> dict[str, Any]:
                     },
                     "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
                     "404": {"description": "No such CA, or no CRL published yet", "content": _PROBLEM},
+                },
+            }
+        },
+        "/policy/{name}": {
+            "get": {
+                "tags": ["ca"],
+                "summary": "Certification practice statement (cps) or PKI disclosure statement (pds), in Polish",
+                "description": (
+                    "The CPS is the target of the CPS qualifier in every certificate's policies "
+                    "(RFC 5280 §4.2.1.4) unless ca.cps_uri names another; the PDS follows EN 319 411-1."
+                ),
+                "operationId": "getPolicyDocument",
+                "parameters": [
+                    {
+                        "name": "name",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["cps", "pds"]},
+                        "description": "cps or pds",
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "HTML document (Polish)",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    "404": {"description": "No such document", "content": _PROBLEM},
                 },
             }
         },

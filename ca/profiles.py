@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, CertificatePoliciesOID, ExtendedKeyUsageOID
 
 from core.errors import ConfigurationError
 
@@ -67,6 +67,9 @@ class ProfileSettings:
     certificate_policies: bool = True
     # Extra policy OID, e.g. ETSI LCP 0.4.0.2042.1.3 (EN 319 411-1); empty for none.
     etsi_policy: str = ""
+    # CA templates only: assert anyPolicy (RFC 5280 §4.2.1.4) instead of the CA's own policies,
+    # so that the CA may also issue under policies it does not list.
+    any_policy: bool = False
     authority_info_access: bool = True
     crl_distribution_point: bool = True
     ocsp_no_check: bool = False
@@ -100,6 +103,8 @@ class ProfileSettings:
         ):
             # RFC 3161 §2.3: the only EKU is id-kp-timeStamping and it is critical.
             raise ConfigurationError("extended_key_usage", "the tsa template needs exactly timeStamping, critical")
+        if self.any_policy and (not is_ca or not self.certificate_policies):
+            raise ConfigurationError("any_policy", "only CA templates with certificate_policies assert anyPolicy")
         if self.allow_email and self.template != "natural-person":
             raise ConfigurationError("allow_email", "only natural-person profiles carry an e-mail address")
 
@@ -161,7 +166,10 @@ def default_profiles() -> Mapping[str, ProfileSettings]:
                 authority_info_access=False,
                 crl_distribution_point=False,
             ),
-            "issuing-ca": _profile("sub-ca", 3650, ("keyCertSign", "cRLSign")),
+            # The issuing CA asserts the policies its citizen certificates carry (the CA's own OID
+            # and ETSI LCP), so that relying parties requiring them (RFC 5280 §6.1 with an explicit
+            # policy) accept the chain; the root is the trust anchor and asserts none.
+            "issuing-ca": _profile("sub-ca", 3650, ("keyCertSign", "cRLSign"), etsi_policy=ETSI_LCP),
         }
     )
 
@@ -211,7 +219,10 @@ def build_extensions(profile: ProfileSettings, ctx: ExtensionContext) -> list[tu
     if profile.ocsp_no_check:
         # RFC 6960 §4.2.2.2.1 id-pkix-ocsp-nocheck
         exts.append((x509.OCSPNoCheck(), False))
-    if profile.certificate_policies:
+    if profile.any_policy:
+        any_policy = x509.PolicyInformation(CertificatePoliciesOID.ANY_POLICY, [ctx.cps_uri])
+        exts.append((x509.CertificatePolicies([any_policy]), False))
+    elif profile.certificate_policies:
         policies = [x509.PolicyInformation(x509.ObjectIdentifier(ctx.policy_oid), [ctx.cps_uri])]
         if profile.etsi_policy:
             policies.append(x509.PolicyInformation(x509.ObjectIdentifier(profile.etsi_policy), None))

@@ -102,7 +102,8 @@ class CASettings:
     # RFC 7229 id-TEST-certPolicyOne: a test policy OID for the demo; set your own. (pkilint's
     # decoder rejects the 2.999 example arc and arcs above 32 bits, so those make lint fail.)
     policy_oid: str = "1.3.6.1.5.5.7.13.1"
-    cps_uri: str = "http://127.0.0.1:8080/docs/cps"
+    # Empty: the CPS served by this CA at ``{public_base_url}/policy/cps`` (see :attr:`cps_url`).
+    cps_uri: str = ""
     root: AuthoritySettings = field(
         default_factory=lambda: AuthoritySettings("root", "SEKAP Trust Root CA", "ec-p384", 7300)
     )
@@ -126,6 +127,8 @@ class CASettings:
         if not self.public_base_url.startswith(("http://", "https://")) or self.public_base_url.endswith("/"):
             raise ConfigurationError("ca.public_base_url", "must be an http(s) URL without a trailing slash")
         check_oid("ca.policy_oid", self.policy_oid)
+        if self.cps_uri and not self.cps_uri.startswith(("http://", "https://")):
+            raise ConfigurationError("ca.cps_uri", "must be an http(s) URL (or empty for the CPS served here)")
         names = [self.root.name, self.issuing.name, self.tsa.name]
         if len(set(names)) != len(names):
             raise ConfigurationError("ca", f"root, issuing and tsa names must differ: {names}")
@@ -178,3 +181,14 @@ class CASettings:
     @property
     def ocsp_url(self) -> str:
         return f"{self.public_base_url}/ocsp"
+
+    @property
+    def cps_url(self) -> str:
+        """The CPS pointer of the policy qualifier (RFC 5280 §4.2.1.4): ``cps_uri`` when set, else
+        the CPS this CA serves itself under its public URL."""
+        return self.cps_uri or f"{self.public_base_url}/policy/cps"
+
+    @property
+    def pds_url(self) -> str:
+        """The PKI disclosure statement (EN 319 411-1 §6.1, Annex A of EN 319 412-5) served by this CA."""
+        return f"{self.public_base_url}/policy/pds"

@@ -326,3 +326,12 @@ def join_per_certificate(
 
 def row_values(values: Sequence[Any]) -> StatusColumns:
     return StatusColumns._make(values)
+
+
+def status_by_issuer_name(issuer_name: str, serial: int) -> CertStatus:
+    """The status of ``serial`` under the authority called ``issuer_name`` (``unknown`` when either
+    is not known): the read function for services outside ``ca`` (verifier)."""
+    issuer = Authority.get_or_none(Authority.name == issuer_name)
+    if issuer is None:
+        return CertStatus("unknown")
+    return status_of(issuer, serial)

@@ -1,4 +1,4 @@
-"""RFC 6960 / RFC 5019 OCSP responder with a pre-signed response cache and RFC 8954 nonces."""
+"""RFC 6960 / RFC 5019 OCSP responder with a pre-signed response cache and RFC 9654 nonces."""
 
 from ocsp.directory import IssuerDirectory, signer_name
 from ocsp.errors import MalformedRequestError, OCSPError, SignerUnavailableError

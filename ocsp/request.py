@@ -1,4 +1,4 @@
-"""Parsing of OCSP requests (RFC 6960 §4.1, RFC 5019 §2.1, RFC 8954 nonce) and of the GET form
+"""Parsing of OCSP requests (RFC 6960 §4.1, RFC 5019 §2.1, RFC 9654 nonce) and of the GET form
 (RFC 6960 Appendix A.1).
 
 Everything that is not a well-formed request we can act on raises
@@ -11,7 +11,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from asn1crypto import core as asn1_core
 from asn1crypto import ocsp as asn1_ocsp
@@ -34,7 +34,7 @@ OID_BASIC_RESPONSE = "1.3.6.1.5.5.7.48.1.1"
 
 # Request extensions we act on even when marked critical; others marked critical are refused.
 _UNDERSTOOD_CRITICAL = frozenset({OID_NONCE, OID_ACCEPTABLE_RESPONSES})
-NONCE_MIN, NONCE_MAX = 1, 32  # RFC 8954 §2.1
+NONCE_MIN, NONCE_MAX = 1, 128  # RFC 9654 §2.1 (obsoletes RFC 8954 and its 32-octet cap)
 _B64_CHARS = re.compile(r"^[A-Za-z0-9+/\-_=\s]*$")
 
 
@@ -51,8 +51,14 @@ class CertID:
 
 @dataclass(frozen=True)
 class ParsedRequest:
+    """``nonce`` is the nonce's value; ``nonce_extn_value`` the extnValue contents exactly as
+    received, which the response echoes (RFC 9654 §2.1). They differ for a conforming nonce (an
+    OCTET STRING inside the extnValue) and coincide for a BDOC/DigiDoc-style nonce whose extnValue
+    holds another DER value directly (e.g. a DigestInfo of the signature value)."""
+
     cert_ids: tuple[CertID, ...]
     nonce: bytes | None = None
+    nonce_extn_value: bytes | None = None
 
     @property
     def single(self) -> CertID | None:
@@ -116,7 +122,8 @@ def _parse(der: bytes, max_requests: int) -> ParsedRequest:
     for item in items:
         _single_extensions(item["single_request_extensions"])
         cert_ids.append(_cert_id(item["req_cert"]))
-    return ParsedRequest(tuple(cert_ids), nonce)
+    value, extn_value = nonce if nonce is not None else (None, None)
+    return ParsedRequest(tuple(cert_ids), value, extn_value)
 
 
 def _cert_id(cert_id: asn1_ocsp.CertId) -> CertID:
@@ -139,13 +146,28 @@ def _cert_id(cert_id: asn1_ocsp.CertId) -> CertID:
     return CertID(name, name_hash, key_hash, serial, cert_id.dump())
 
 
-def _extensions(extensions: Any) -> list[tuple[str, bool, bytes]]:
-    """(OID, critical, raw extnValue contents) of a parsed Extensions list, duplicates refused."""
+class _RawExtension(asn1_core.Sequence):  # type: ignore[misc]
+    """RFC 5280 §4.1 Extension with extnValue kept as plain octets: asn1crypto's own spec parses a
+    nonce's extnValue as an OCTET STRING and fails on BDOC-style nonces (a DigestInfo there)."""
+
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
+        ("extn_id", asn1_core.ObjectIdentifier),
+        ("critical", asn1_core.Boolean, {"default": False}),
+        ("extn_value", asn1_core.OctetString),
+    ]
+
+
+class _RawExtensions(asn1_core.SequenceOf):  # type: ignore[misc]
+    _child_spec = _RawExtension
+
+
+def _extensions(extensions: Any, tag: int) -> list[tuple[str, bool, bytes]]:
+    """(OID, critical, raw extnValue contents) of an ``[tag] EXPLICIT Extensions``, duplicates refused."""
     if extensions is None or isinstance(extensions, asn1_core.Void):
         return []
     result = []
     seen: set[str] = set()
-    for extension in extensions:
+    for extension in _RawExtensions.load(extensions.dump(), strict=True, explicit=tag):
         oid = extension["extn_id"].dotted
         if oid in seen:
             raise MalformedRequestError(f"extension {oid} appears twice")  # RFC 5280 §4.2
@@ -155,9 +177,9 @@ def _extensions(extensions: Any) -> list[tuple[str, bool, bytes]]:
     return result
 
 
-def _request_extensions(extensions: Any) -> bytes | None:
-    nonce: bytes | None = None
-    for oid, critical, value in _extensions(extensions):
+def _request_extensions(extensions: Any) -> tuple[bytes, bytes] | None:
+    nonce: tuple[bytes, bytes] | None = None
+    for oid, critical, value in _extensions(extensions, 2):
         if oid == OID_NONCE:
             nonce = _nonce(value)
         elif oid == OID_ACCEPTABLE_RESPONSES:
@@ -172,20 +194,38 @@ def _request_extensions(extensions: Any) -> bytes | None:
 
 
 def _single_extensions(extensions: Any) -> None:
-    for oid, critical, _value in _extensions(extensions):
+    for oid, critical, _value in _extensions(extensions, 0):
         if critical:
             raise MalformedRequestError(f"unsupported critical single-request extension {oid}")
 
 
-def _nonce(value: bytes) -> bytes:
-    """RFC 8954 §2.1: ``Nonce ::= OCTET STRING(SIZE(1..32))`` inside the extnValue."""
-    try:
-        nonce = asn1_core.OctetString.load(value, strict=True).native
-    except (ValueError, TypeError):
-        raise MalformedRequestError("nonce is not a DER OCTET STRING (RFC 8954 §2.1)") from None
-    if not isinstance(nonce, bytes) or not NONCE_MIN <= len(nonce) <= NONCE_MAX:
-        raise MalformedRequestError("nonce must be 1 to 32 octets (RFC 8954 §2.1)")
-    return nonce
+def _nonce(extn_value: bytes) -> tuple[bytes, bytes]:
+    """(nonce value, extnValue contents to echo) — RFC 9654 §2.1: ``Nonce ::= OCTET STRING(SIZE(1..128))``.
+
+    A conforming nonce is an OCTET STRING of 1 to 128 octets inside the extnValue. BDOC/DigiDoc
+    clients (and pyasice, following them) put a DER value such as a DigestInfo directly in the
+    extnValue; such a nonce is echoed exactly as received when it is one complete DER element of
+    1 to 128 octets. Anything else (empty, longer, not DER) is a malformedRequest.
+    """
+    element = _one_der_element(extn_value)
+    if element is None:
+        raise MalformedRequestError("nonce is not a DER value (RFC 9654 §2.1)")
+    if element == 0x04:
+        inner = asn1_core.OctetString.load(extn_value, strict=True).native
+        if not isinstance(inner, bytes) or not NONCE_MIN <= len(inner) <= NONCE_MAX:
+            raise MalformedRequestError(f"nonce must be {NONCE_MIN} to {NONCE_MAX} octets (RFC 9654 §2.1)")
+        return inner, extn_value
+    if not NONCE_MIN <= len(extn_value) <= NONCE_MAX:
+        raise MalformedRequestError(f"nonce must be {NONCE_MIN} to {NONCE_MAX} octets (RFC 9654 §2.1)")
+    return extn_value, extn_value
+
+
+def _one_der_element(data: bytes) -> int | None:
+    """The tag of ``data`` when it is exactly one DER element (low-tag-number form), else None."""
+    tlv = read_tlv(data, 0, len(data))
+    if tlv is None or tlv[2] != len(data) or tlv[0] & 0x1F == 0x1F:
+        return None
+    return tlv[0]
 
 
 # -- the common case, without asn1crypto ---------------------------------------------------------
@@ -225,12 +265,12 @@ def _parse_simple(der: bytes) -> ParsedRequest | None:
     parsed = _simple_cert_id(der, cert_id)
     if parsed is None:
         return None
-    nonce = None
-    if request_list[2] != tbs[2]:
-        nonce = _simple_nonce(der, request_list[2], tbs[2])
-        if nonce is None:
-            return None
-    return ParsedRequest((parsed,), nonce)
+    if request_list[2] == tbs[2]:
+        return ParsedRequest((parsed,))
+    nonce = _simple_nonce(der, request_list[2], tbs[2])
+    if nonce is None:
+        return None
+    return ParsedRequest((parsed,), *nonce)
 
 
 def _simple_cert_id(der: bytes, cert_id: tuple[int, int, int]) -> CertID | None:
@@ -271,7 +311,7 @@ def _element(der: bytes, content_start: int, content_end: int) -> bytes:
     return der[content_start - header : content_end]
 
 
-def _simple_nonce(der: bytes, start: int, end: int) -> bytes | None:
+def _simple_nonce(der: bytes, start: int, end: int) -> tuple[bytes, bytes] | None:
     """``[2] EXPLICIT Extensions`` holding exactly one non-duplicated nonce extension."""
     wrapper = read_tlv(der, start, end)
     if wrapper is None or wrapper[0] != 0xA2 or wrapper[2] != end:
@@ -300,4 +340,4 @@ def _simple_nonce(der: bytes, start: int, end: int) -> bytes | None:
     nonce = der[inner[1] : inner[2]]
     if not NONCE_MIN <= len(nonce) <= NONCE_MAX:
         return None  # the full parser gives the precise malformedRequest
-    return nonce
+    return nonce, der[field[1] : field[2]]

@@ -1,6 +1,6 @@
 """The pure OCSP core: parsed request + issuer index + status lookup + signer in, DER out.
 
-No HTTP, SQL or configuration here (RFC 6960 §2.2–§2.3, §4.2; RFC 5019 §2.2; RFC 8954 §2.1).
+No HTTP, SQL or configuration here (RFC 6960 §2.2–§2.3, §4.2; RFC 5019 §2.2; RFC 9654 §2.1).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def respond(
     - RFC 6960 §2.3: a CertID whose issuer we do not serve → ``unauthorized`` for the message;
       so is a message mixing issuers, as one delegated signer can speak for one CA only.
     - RFC 6960 §2.2: ``unknown`` for a serial never issued by a served CA; never ``good``.
-    - RFC 8954 §2.1: the nonce is echoed in responseExtensions.
+    - RFC 9654 §2.1: the nonce is echoed in responseExtensions.
     Raises :class:`~ocsp.errors.SignerUnavailableError` when the signer cannot be used.
     """
     issuers = [index.find(cert_id) for cert_id in request.cert_ids]
@@ -132,7 +132,7 @@ def respond(
         return OCSPAnswer(error_response("unauthorized"), "unauthorized")
     signer = signer_for(first)
     entries = [(cert_id, status_for_serial(first, cert_id.serial, lookup)) for cert_id in request.cert_ids]
-    return sign_response(entries, signer, produced_at=now, validity=validity, nonce=request.nonce)
+    return sign_response(entries, signer, produced_at=now, validity=validity, nonce_extn_value=request.nonce_extn_value)
 
 
 def status_for_serial(issuer: ServedIssuer, serial: int, lookup: StatusLookup) -> CertStatus:
@@ -147,13 +147,14 @@ def sign_response(
     *,
     produced_at: datetime,
     validity: timedelta,
-    nonce: bytes | None = None,
+    nonce_extn_value: bytes | None = None,
 ) -> OCSPAnswer:
     """A signed ``BasicOCSPResponse`` (RFC 6960 §4.2.1) wrapped in a successful OCSPResponse.
 
     responderID byKey (RFC 5019 §2.2.3), producedAt = thisUpdate, nextUpdate = thisUpdate +
     ``validity``, the delegated signer certificate in ``certs`` (RFC 6960 §4.2.2.2), the nonce
-    echoed in responseExtensions (RFC 8954 §2.1). CertIDs are echoed byte for byte.
+    extension echoed in responseExtensions with its extnValue exactly as received (RFC 9654 §2.1).
+    CertIDs are echoed byte for byte.
     """
     this_update = produced_at.astimezone(UTC).replace(microsecond=0)
     next_update = this_update + validity
@@ -164,8 +165,8 @@ def sign_response(
         der.generalized_time(this_update),
         der.sequence(singles),
     ]
-    if nonce is not None:
-        extension = der.sequence(der.OID_NONCE, der.octet_string(der.octet_string(nonce)))
+    if nonce_extn_value is not None:
+        extension = der.sequence(der.OID_NONCE, der.octet_string(nonce_extn_value))
         parts.append(der.explicit(1, der.sequence(extension)))
     tbs = der.sequence(*parts)
     basic = der.sequence(

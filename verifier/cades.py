@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
@@ -20,6 +22,8 @@ from pyhanko.sign.validation.generic_cms import async_validate_cms_signature, co
 from pyhanko.sign.validation.status import StandardCMSSignatureStatus
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
+from core.clock import ensure_utc
+from verifier.baseline import Assessment, assess, summary
 from verifier.common import (
     PARSE_ERRORS,
     POE_RESOLVABLE,
@@ -37,12 +41,20 @@ from verifier.common import (
 from verifier.detect import Part, check_der_nesting, cms_der
 from verifier.environment import VerificationEnvironment
 from verifier.errors import UnparseableDocumentError
+from verifier.listed import find_listing, listing_verdict
 from verifier.policy import SIGNER_KEY_USAGE, VerificationContexts
-from verifier.report import PASSED, Coverage, Indication, SignatureReport, SubIndication, TimestampInfo, Verdict, worst
+from verifier.report import (
+    PASSED,
+    Coverage,
+    Indication,
+    LevelCheck,
+    SignatureReport,
+    SubIndication,
+    TimestampInfo,
+    Verdict,
+    worst,
+)
 
-# ETSI EN 319 122-1 §5.4 / §A.1: unsigned attributes that raise the level.
-_LT_ATTRS = {"1.2.840.113549.1.9.16.2.23", "1.2.840.113549.1.9.16.2.24", "certificate_values", "revocation_values"}
-_LTA_ATTRS = {"0.4.0.1733.2.4"}
 _EXTRACTION_ERRORS: tuple[type[BaseException], ...] = (
     CMSExtractionError,
     ph_errors.SignatureValidationError,
@@ -92,18 +104,46 @@ def _one_signer(signed_data: cms.SignedData, signer: cms.SignerInfo) -> cms.Sign
     return cms.SignedData(fields)
 
 
-def level_of(signer: cms.SignerInfo) -> str:
-    attrs = signer["unsigned_attrs"]
-    types: set[str] = set()
-    if present(attrs):
-        for attr in attrs:
-            types.add(attr["type"].dotted)
-            types.add(str(attr["type"].native))
-    if types & _LTA_ATTRS:
-        return "B-LTA"
-    if "signature_time_stamp_token" in types:
-        return "B-LT" if types & _LT_ATTRS else "B-T"
-    return "B-B"
+_SIGNED_NAMES = {
+    "content_type": "content-type",
+    "message_digest": "message-digest",
+    "signing_certificate_v2": "signing-certificate-v2",
+    "signing_certificate": "signing-certificate",
+    "signing_time": "signing-time",
+}
+_UNSIGNED_NAMES = {
+    "signature_time_stamp_token": "signature-time-stamp",
+    "1.2.840.113549.1.9.16.2.23": "certificate-values",
+    "1.2.840.113549.1.9.16.2.24": "revocation-values",
+    "0.4.0.1733.2.4": "archive-time-stamp-v3",
+}
+
+
+def cms_elements(signed_data: cms.SignedData, signer: cms.SignerInfo) -> set[str]:
+    """The baseline-relevant elements one SignerInfo holds (names of :mod:`verifier.baseline`)."""
+    found: set[str] = set()
+    with contextlib.suppress(*PARSE_ERRORS):
+        for key in ("signed_attrs", "unsigned_attrs"):
+            attrs = signer[key]
+            for attr in attrs if present(attrs) else ():
+                names = _SIGNED_NAMES if key == "signed_attrs" else _UNSIGNED_NAMES
+                for label in (attr["type"].dotted, str(attr["type"].native)):
+                    if label in names:
+                        found.add(names[label])
+        for name in ("certificates", "crls"):
+            if present(signed_data[name]) and len(signed_data[name]) > 0:
+                found.add(name)
+    return found
+
+
+def cms_shape(signed_data: cms.SignedData, signer: cms.SignerInfo) -> tuple[str, Assessment]:
+    """("CAdES" or plain "CMS", the baseline assessment). Without a signing-certificate(-v2)
+    attribute the signature is plain CMS (EN 319 122-1 §5.2.2) and meets no baseline level."""
+    elements = cms_elements(signed_data, signer)
+    assessment = assess("CAdES", elements)
+    if not {"signing-certificate-v2", "signing-certificate"} & elements:
+        return "CMS", Assessment("none", assessment.checks)
+    return "CAdES", assessment
 
 
 def embedded_revocation(
@@ -151,18 +191,21 @@ def _structure_problem(signer: cms.SignerInfo) -> str | None:
     return None
 
 
-def _failure(
-    index: int,
-    verdict: Verdict,
-    coverage: Coverage,
-    signer_cert: asn1_x509.Certificate | None,
-    level: str,
-    warnings: tuple[str, ...] = (),
-) -> SignatureReport:
+@dataclass(frozen=True)
+class _Signer:
+    """What the report of one SignerInfo needs besides the verdict."""
+
+    index: int
+    fmt: str
+    assessment: Assessment
+    coverage: Coverage
+
+
+def _failure(one: _Signer, verdict: Verdict, signer_cert: asn1_x509.Certificate | None) -> SignatureReport:
     return SignatureReport(
-        id=f"cms-{index}",
-        format="CAdES",
-        level=level,
+        id=f"cms-{one.index}",
+        format=one.fmt,
+        level=one.assessment.level,
         indication=verdict.indication,
         sub_indication=verdict.sub_indication,
         signer=signer_identity(signer_cert) if signer_cert is not None else None,
@@ -170,9 +213,31 @@ def _failure(
         timestamps=(),
         certificate_chain=chain_of(None, [signer_cert] if signer_cert else []),
         revocation=(),
-        coverage=coverage,
-        warnings=(*warnings, *([verdict.reason] if verdict.reason else [])),
+        coverage=one.coverage,
+        warnings=tuple(_shape_warnings(one.fmt, one.assessment)) + ((verdict.reason,) if verdict.reason else ()),
+        baseline=one.assessment.checks,
     )
+
+
+def _shape_warnings(fmt: str, assessment: Assessment) -> list[str]:
+    if fmt == "CMS":
+        return ["plain CMS, not CAdES: no signing-certificate(-v2) signed attribute (EN 319 122-1 §5.2.2)"]
+    missing = summary(assessment.checks[:1])
+    return [missing] if missing else []
+
+
+@dataclass
+class _CMSInput:
+    """The parts of one SignedData every SignerInfo's validation shares."""
+
+    signed_data: cms.SignedData
+    env: VerificationEnvironment
+    coverage: Coverage
+    attached: bool
+    raw_digest: Callable[[str], bytes]
+    all_certs: list[asn1_x509.Certificate]
+    crls: list[asn1_crl.CertificateList]
+    ocsps: list[asn1_ocsp.OCSPResponse]
 
 
 async def validate_cms(
@@ -185,6 +250,16 @@ async def validate_cms(
 ) -> tuple[list[SignatureReport], list[str]]:
     """Validate every SignerInfo of ``signed_data`` (attached content, or the one detached part)."""
     warnings: list[str] = []
+    shared = _cms_input(signed_data, env, detached)
+    signers = list(signed_data["signer_infos"])
+    if len(signers) > max_signatures:
+        warnings.append(f"only the first {max_signatures} of {len(signers)} signatures were validated")
+        signers = signers[:max_signatures]
+    reports = [await _validate_signer(shared, first_index + offset, signer) for offset, signer in enumerate(signers)]
+    return reports, warnings
+
+
+def _cms_input(signed_data: cms.SignedData, env: VerificationEnvironment, detached: list[Part]) -> _CMSInput:
     eci = signed_data["encap_content_info"]
     attached = present(eci["content"])
     if attached and detached:
@@ -219,95 +294,65 @@ async def validate_cms(
     except PARSE_ERRORS:
         all_certs = []
     crls, ocsps = embedded_revocation(signed_data)
-    reports: list[SignatureReport] = []
-    signers = list(signed_data["signer_infos"])
-    if len(signers) > max_signatures:
-        warnings.append(f"only the first {max_signatures} of {len(signers)} signatures were validated")
-        signers = signers[:max_signatures]
-    for offset, signer in enumerate(signers):
-        index = first_index + offset
-        level = level_of(signer)
-        one = _one_signer(signed_data, signer)
-        cert_info: SignedDataCerts | None = None
-        try:
-            cert_info = extract_certificate_info(one)
-        except _EXTRACTION_ERRORS:
-            reports.append(
-                _failure(
-                    index,
-                    Verdict(
-                        Indication.INDETERMINATE,
-                        SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
-                        "the signer's certificate is not in the signature",
-                    ),
-                    coverage,
-                    None,
-                    level,
-                )
-            )
-            continue
-        structural = _structure_problem(signer)
-        if structural is not None:
-            reports.append(
-                _failure(
-                    index,
-                    Verdict(Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, structural),
-                    coverage,
-                    cert_info.signer_cert,
-                    level,
-                )
-            )
-            continue
-        contexts = env.contexts(other_certs=all_certs, crls=crls, ocsps=ocsps)
-        try:
-            timing = await collect_timing_info(signer, contexts.timestamps, raw_digest=raw_digest)
-            status = await async_validate_cms_signature(
-                one,
-                status_cls=StandardCMSSignatureStatus,
-                raw_digest=None if attached else raw_digest(signer["digest_algorithm"]["algorithm"].native),
-                validation_context=contexts.signer,
-                status_kwargs=timing,
-                key_usage_settings=SIGNER_KEY_USAGE,
-            )
-        except ph_errors.SignatureValidationError as exc:
-            indic = exc.ades_subindication
-            verdict = (
-                verdict_from_ades(indic, exc.failure_message)
-                if indic is not None
-                else Verdict(Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, exc.failure_message)
-            )
-            reports.append(_failure(index, verdict, coverage, cert_info.signer_cert, level))
-            continue
-        except PARSE_ERRORS as exc:
-            reports.append(
-                _failure(
-                    index,
-                    Verdict(
-                        Indication.TOTAL_FAILED,
-                        SubIndication.FORMAT_FAILURE,
-                        f"malformed signature ({type(exc).__name__})",
-                    ),
-                    coverage,
-                    cert_info.signer_cert,
-                    level,
-                )
-            )
-            continue
-        reports.append(
-            await report_from_status(
-                f"cms-{index}",
-                "CAdES",
-                level,
-                status,
-                coverage,
-                env,
-                contexts,
-                [cert_info.signer_cert, *cert_info.other_certs],
-                crls=crls,
-                ocsps=ocsps,
-            )
+    return _CMSInput(signed_data, env, coverage, attached, raw_digest, all_certs, crls, ocsps)
+
+
+async def _validate_signer(shared: _CMSInput, index: int, signer: cms.SignerInfo) -> SignatureReport:
+    fmt, assessment = cms_shape(shared.signed_data, signer)
+    one_signer = _Signer(index, fmt, assessment, shared.coverage)
+    one = _one_signer(shared.signed_data, signer)
+    try:
+        cert_info: SignedDataCerts = extract_certificate_info(one)
+    except _EXTRACTION_ERRORS:
+        missing = Verdict(
+            Indication.INDETERMINATE,
+            SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+            "the signer's certificate is not in the signature",
         )
-    return reports, warnings
+        return _failure(one_signer, missing, None)
+    structural = _structure_problem(signer)
+    if structural is not None:
+        verdict = Verdict(Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, structural)
+        return _failure(one_signer, verdict, cert_info.signer_cert)
+    contexts = shared.env.contexts(other_certs=shared.all_certs, crls=shared.crls, ocsps=shared.ocsps)
+    try:
+        timing = await collect_timing_info(signer, contexts.timestamps, raw_digest=shared.raw_digest)
+        algorithm = signer["digest_algorithm"]["algorithm"].native
+        status = await async_validate_cms_signature(
+            one,
+            status_cls=StandardCMSSignatureStatus,
+            raw_digest=None if shared.attached else shared.raw_digest(algorithm),
+            validation_context=contexts.signer,
+            status_kwargs=timing,
+            key_usage_settings=SIGNER_KEY_USAGE,
+        )
+    except ph_errors.SignatureValidationError as exc:
+        indic = exc.ades_subindication
+        verdict = (
+            verdict_from_ades(indic, exc.failure_message)
+            if indic is not None
+            else Verdict(Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, exc.failure_message)
+        )
+        return _failure(one_signer, verdict, cert_info.signer_cert)
+    except PARSE_ERRORS as exc:
+        verdict = Verdict(
+            Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, f"malformed signature ({type(exc).__name__})"
+        )
+        return _failure(one_signer, verdict, cert_info.signer_cert)
+    return await report_from_status(
+        f"cms-{index}",
+        fmt,
+        assessment.level,
+        status,
+        shared.coverage,
+        shared.env,
+        contexts,
+        [cert_info.signer_cert, *cert_info.other_certs],
+        crls=shared.crls,
+        ocsps=shared.ocsps,
+        extra_warnings=tuple(_shape_warnings(fmt, assessment)),
+        baseline=assessment.checks,
+    )
 
 
 async def report_from_status(
@@ -323,19 +368,23 @@ async def report_from_status(
     extra_warnings: tuple[str, ...] = (),
     crls: list[asn1_crl.CertificateList] | None = None,
     ocsps: list[asn1_ocsp.OCSPResponse] | None = None,
+    baseline: tuple[LevelCheck, ...] = (),
 ) -> SignatureReport:
     verdict = await refine_chain_verdict(verdict_from_status(status), contexts.signer, status.signing_cert)
+    listing = find_listing(status.validation_path, env.trust.crls, env.moment) if status.validation_path else None
+    if listing is not None and verdict.indication is not Indication.TOTAL_FAILED:
+        # A consulted source that lists the certificate is the precise reason, whatever else
+        # (missing revocation data in "require" mode) path validation reported.
+        verdict = listing_verdict(listing)
     if verdict.sub_indication in POE_RESOLVABLE and has_valid_timestamp(status):
         assert status.timestamp_validity is not None
-        later = await env.signer_valid_at(
-            status.signing_cert, status.timestamp_validity.timestamp, certs, crls or (), ocsps or ()
-        )
-        if later is not None:
+        poe = ensure_utc(status.timestamp_validity.timestamp)
+        later = await env.signer_valid_at(status.signing_cert, poe, certs, crls or (), ocsps or ())
+        if later is not None and find_listing(later[1], env.trust.crls, poe) is None:
             verdict, (contexts, _path) = PASSED, later
             extra_warnings = (*extra_warnings, POE_WARNING)
-        elif verdict.sub_indication is SubIndication.REVOKED_NO_POE:
-            # The proof of existence is not before the revocation (EN 319 102-1 §5.5.4).
-            verdict = Verdict(Indication.TOTAL_FAILED, SubIndication.REVOKED, "the signing certificate is revoked")
+        # Otherwise the proof of existence is not before the revocation: the indication stays
+        # INDETERMINATE/REVOKED_NO_POE (EN 319 102-1 §5.5.4); it does not prove a later creation.
     if extra_verdicts is not None and verdict.indication is not Indication.TOTAL_FAILED:
         verdict = worst([verdict, *extra_verdicts()])
     timestamps: list[TimestampInfo] = []
@@ -363,4 +412,5 @@ async def report_from_status(
         signature_algorithm=mechanism,
         digest_algorithm=digest,
         warnings=tuple(warnings),
+        baseline=baseline,
     )

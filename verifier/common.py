@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from asn1crypto import core as asn1_core
@@ -63,14 +64,11 @@ def verdict_from_status(status: Any) -> Verdict:
     indic = getattr(status, "trust_problem_indic", None)
     if indic is not None:
         verdict = verdict_from_ades(indic, "certificate validation failed")
-        if verdict.sub_indication in (SubIndication.REVOKED_NO_POE, SubIndication.REVOKED) and not has_valid_timestamp(
-            status
-        ):
-            # No proof of existence before the revocation: the signature cannot be trusted (§5.2.6).
-            return Verdict(Indication.TOTAL_FAILED, SubIndication.REVOKED, "the signing certificate is revoked")
+        if verdict.sub_indication in (SubIndication.REVOKED_NO_POE, SubIndication.REVOKED):
+            return revoked_verdict(getattr(status, "revocation_details", None), content_poe(status))
         return verdict
     if getattr(status, "revoked", False):
-        return Verdict(Indication.TOTAL_FAILED, SubIndication.REVOKED, "the signing certificate is revoked")
+        return revoked_verdict(getattr(status, "revocation_details", None), content_poe(status))
     if not status.trusted:
         return Verdict(Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, "no chain to a trust anchor")
     ts = getattr(status, "timestamp_validity", None)
@@ -79,6 +77,54 @@ def verdict_from_status(status: Any) -> Verdict:
             Indication.INDETERMINATE, SubIndication.SIG_CONSTRAINTS_FAILURE, "the signature timestamp does not validate"
         )
     return PASSED
+
+
+SUSPENDED = Verdict(
+    Indication.INDETERMINATE,
+    SubIndication.TRY_LATER,
+    "the signing certificate is suspended (on hold): validate again when the hold is lifted or ends",
+)
+REVOKED_NO_POE = Verdict(
+    Indication.INDETERMINATE,
+    SubIndication.REVOKED_NO_POE,
+    "the signing certificate is revoked and nothing proves the signature existed before the revocation",
+)
+
+
+def revoked_verdict(details: Any, created_not_before: datetime | None) -> Verdict:
+    """EN 319 102-1 for a signing certificate found revoked at the validation time.
+
+    - on hold (certificateHold): INDETERMINATE/TRY_LATER — the status may still change either way
+      (§5.2.6: suspension; EU DSS gives the same);
+    - a revoked CA certificate: INDETERMINATE/REVOKED_CA_NO_POE (§5.2.6);
+    - TOTAL_FAILED/REVOKED only when a proof shows the signature was created at or after the
+      revocation time, i.e. a valid content timestamp not before it (§5.3.4 and Table 5);
+    - otherwise INDETERMINATE/REVOKED_NO_POE (§5.2.6.4): a proof of existence before the
+      revocation (a signature or archive timestamp, §5.5.4 / §5.6.2) can still resolve it.
+    """
+    reason = getattr(getattr(details, "revocation_reason", None), "native", None)
+    if reason == "certificate_hold":
+        return SUSPENDED
+    if getattr(details, "ca_revoked", False):
+        return Verdict(
+            Indication.INDETERMINATE, SubIndication.REVOKED_CA_NO_POE, "a CA certificate of the chain is revoked"
+        )
+    revoked_at = getattr(details, "revocation_date", None)
+    if revoked_at is not None and created_not_before is not None and created_not_before >= revoked_at:
+        return Verdict(
+            Indication.TOTAL_FAILED,
+            SubIndication.REVOKED,
+            "the signing certificate is revoked and a content timestamp proves the signature was made after it",
+        )
+    return REVOKED_NO_POE
+
+
+def content_poe(status: Any) -> datetime | None:
+    """The time of a valid content timestamp: the signature was created no earlier (§5.3.4)."""
+    ts = getattr(status, "content_timestamp_validity", None)
+    if ts is not None and ts.intact and ts.valid and ts.trusted:
+        return ensure_utc(ts.timestamp)
+    return None
 
 
 async def refine_chain_verdict(verdict: Verdict, context: Any, cert: Any) -> Verdict:
@@ -103,7 +149,7 @@ async def refine_chain_verdict(verdict: Verdict, context: Any, cert: Any) -> Ver
 POE_RESOLVABLE = frozenset(
     {
         SubIndication.REVOKED_NO_POE,
-        SubIndication.REVOKED,
+        SubIndication.TRY_LATER,
         SubIndication.OUT_OF_BOUNDS_NO_POE,
         SubIndication.OUT_OF_BOUNDS_NOT_REVOKED,
         SubIndication.EXPIRED,

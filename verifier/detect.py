@@ -210,6 +210,35 @@ def cms_der(data: bytes) -> bytes:
     return data
 
 
+def _read_header(data: bytes, position: int) -> tuple[int, int | None, int]:
+    """(tag, length or None when indefinite, position after the header) of the element at ``position``."""
+    size = len(data)
+    tag = data[position]
+    position += 1
+    if tag & 0x1F == 0x1F:
+        for _ in range(5):
+            if position >= size:
+                raise UnparseableDocumentError("truncated DER tag")
+            more = data[position] & 0x80
+            position += 1
+            if not more:
+                break
+        else:
+            raise UnparseableDocumentError("DER tag too long")
+    if position >= size:
+        raise UnparseableDocumentError("truncated DER length")
+    first = data[position]
+    position += 1
+    if first == 0x80:
+        return tag, None, position
+    if first & 0x80:
+        count = first & 0x7F
+        if count > 4 or position + count > size:
+            raise UnparseableDocumentError("invalid DER length")
+        return tag, int.from_bytes(data[position : position + count], "big"), position + count
+    return tag, first, position
+
+
 def check_der_nesting(data: bytes, *, max_depth: int = MAX_DER_DEPTH) -> None:
     """Walk the first BER/DER element iteratively: lengths must fit, nesting ≤ ``max_depth``.
 
@@ -233,33 +262,7 @@ def check_der_nesting(data: bytes, *, max_depth: int = MAX_DER_DEPTH) -> None:
             position += 2
             continue
         started = True
-        tag = data[position]
-        position += 1
-        if tag & 0x1F == 0x1F:
-            for _ in range(5):
-                if position >= size:
-                    raise UnparseableDocumentError("truncated DER tag")
-                more = data[position] & 0x80
-                position += 1
-                if not more:
-                    break
-            else:
-                raise UnparseableDocumentError("DER tag too long")
-        if position >= size:
-            raise UnparseableDocumentError("truncated DER length")
-        first = data[position]
-        position += 1
-        length: int | None
-        if first == 0x80:
-            length = None
-        elif first & 0x80:
-            count = first & 0x7F
-            if count > 4 or position + count > size:
-                raise UnparseableDocumentError("invalid DER length")
-            length = int.from_bytes(data[position : position + count], "big")
-            position += count
-        else:
-            length = first
+        tag, length, position = _read_header(data, position)
         limit = next((e for e in reversed(ends) if e is not None), size)
         if tag & 0x20:
             end = None if length is None else position + length

@@ -25,22 +25,7 @@ def paths() -> dict[str, Any]:
                     "it is never logged."
                 ),
                 "security": [{"portalToken": ["verify"]}],
-                "parameters": [
-                    {
-                        "name": "validation_time",
-                        "in": "query",
-                        "required": False,
-                        "description": "Validate as of this time (ISO 8601 with zone); default now.",
-                        "schema": {"type": "string", "format": "date-time"},
-                    },
-                    {
-                        "name": "signed",
-                        "in": "query",
-                        "required": False,
-                        "description": "Return the report as CMS SignedData (application/pkcs7-mime).",
-                        "schema": {"type": "boolean", "default": False},
-                    },
-                ],
+                "parameters": _parameters(),
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -80,6 +65,25 @@ def paths() -> dict[str, Any]:
     }
 
 
+def _parameters() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "validation_time",
+            "in": "query",
+            "required": False,
+            "description": "Validate as of this time (ISO 8601 with zone); default now.",
+            "schema": {"type": "string", "format": "date-time"},
+        },
+        {
+            "name": "signed",
+            "in": "query",
+            "required": False,
+            "description": "Return the report as CMS SignedData (application/pkcs7-mime).",
+            "schema": {"type": "boolean", "default": False},
+        },
+    ]
+
+
 def _dt(nullable: bool = True) -> dict[str, Any]:
     return {"type": ["string", "null"] if nullable else "string", "format": "date-time"}
 
@@ -92,7 +96,6 @@ def schemas() -> dict[str, Any]:
         "description": "ETSI EN 319 102-1 §5.1.3 sub-indication; null when TOTAL_PASSED",
     }
     text = {"type": "string"}
-    opt_text = {"type": ["string", "null"]}
     return {
         "ValidationReport": {
             "type": "object",
@@ -125,101 +128,136 @@ def schemas() -> dict[str, Any]:
                 "warnings": {"type": "array", "items": text},
             },
         },
-        "SignatureReport": {
-            "type": "object",
-            "required": ["id", "format", "level", "indication", "sub_indication", "coverage"],
-            "properties": {
-                "id": text,
-                "format": {"type": "string", "enum": list(FORMATS)},
-                "level": {"type": "string", "enum": list(LEVELS)},
-                "indication": indication,
-                "sub_indication": sub,
-                "signer": {
-                    "type": ["object", "null"],
-                    "properties": {
-                        "name": opt_text,
-                        "semantics_identifier": {
-                            "type": ["string", "null"],
-                            "description": "e.g. PNOPL-… (EN 319 412-1 §5.1.3)",
-                        },
-                        "subject": text,
-                        "issuer": text,
-                        "serial": text,
-                        "fingerprint_sha256": text,
+        "SignatureReport": _signature_report(indication, sub),
+    }
+
+
+def _signature_report(indication: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
+    text = {"type": "string"}
+    opt_text = {"type": ["string", "null"]}
+    return {
+        "type": "object",
+        "required": ["id", "format", "level", "indication", "sub_indication", "coverage"],
+        "properties": {
+            "id": text,
+            "format": {"type": "string", "enum": list(FORMATS)},
+            "level": {"type": "string", "enum": list(LEVELS)},
+            "indication": indication,
+            "sub_indication": sub,
+            "signer": {
+                "type": ["object", "null"],
+                "properties": {
+                    "name": opt_text,
+                    "semantics_identifier": {
+                        "type": ["string", "null"],
+                        "description": "e.g. PNOPL-… (EN 319 412-1 §5.1.3)",
                     },
+                    "subject": text,
+                    "issuer": text,
+                    "serial": text,
+                    "fingerprint_sha256": text,
                 },
-                "claimed_signing_time": _dt(),
-                "timestamps": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "kind": {"type": "string", "enum": ["signature", "content", "document", "archive"]},
-                            "time": _dt(),
-                            "indication": indication,
-                            "sub_indication": sub,
-                            "tsa": opt_text,
-                        },
-                    },
-                },
-                "certificate_chain": {
-                    "type": "array",
-                    "description": "end entity first",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "subject": text,
-                            "issuer": text,
-                            "serial": text,
-                            "fingerprint_sha256": text,
-                            "not_before": _dt(False),
-                            "not_after": _dt(False),
-                        },
-                    },
-                },
-                "revocation": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "kind": {"type": "string", "enum": ["OCSP", "CRL"]},
-                            "source": {"type": "string", "enum": ["local", "document", "configured"]},
-                            "issuer": text,
-                            "certificate_serial": opt_text,
-                            "status": opt_text,
-                            "produced_at": _dt(),
-                            "this_update": _dt(),
-                            "next_update": _dt(),
-                        },
-                    },
-                },
-                "coverage": {
+            },
+            "claimed_signing_time": _dt(),
+            **_evidence(indication, sub),
+            "coverage": _coverage(),
+            "signature_algorithm": opt_text,
+            "digest_algorithm": opt_text,
+            "warnings": {"type": "array", "items": text},
+            "baseline": {
+                "type": "array",
+                "description": (
+                    "Per baseline level (B-B, B-T, B-LT, B-LTA of EN 319 122-1 / 132-1 / 142-1 §6.3): whether "
+                    "the signature meets its requirements and which are missing"
+                ),
+                "items": {
                     "type": "object",
                     "properties": {
-                        "kind": {
-                            "type": "string",
-                            "enum": ["pdf-byte-range", "xml-references", "cms-attached", "cms-detached"],
-                        },
-                        "byte_ranges": {
-                            "type": "array",
-                            "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
-                        },
-                        "level": opt_text,
-                        "modification_level": opt_text,
-                        "references": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {"uri": text, "type": opt_text, "target": text, "digest_algorithm": text},
-                            },
-                        },
-                        "detached_parts": {"type": "array", "items": text},
-                        "content_sha256": opt_text,
+                        "level": {"type": "string", "enum": list(LEVELS[1:])},
+                        "met": {"type": "boolean"},
+                        "missing": {"type": "array", "items": text},
                     },
                 },
-                "signature_algorithm": opt_text,
-                "digest_algorithm": opt_text,
-                "warnings": {"type": "array", "items": text},
             },
+        },
+    }
+
+
+def _evidence(indication: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
+    text = {"type": "string"}
+    opt_text = {"type": ["string", "null"]}
+    return {
+        "timestamps": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string", "enum": ["signature", "content", "document", "archive"]},
+                    "time": _dt(),
+                    "indication": indication,
+                    "sub_indication": sub,
+                    "tsa": opt_text,
+                },
+            },
+        },
+        "certificate_chain": {
+            "type": "array",
+            "description": "end entity first",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "subject": text,
+                    "issuer": text,
+                    "serial": text,
+                    "fingerprint_sha256": text,
+                    "not_before": _dt(False),
+                    "not_after": _dt(False),
+                },
+            },
+        },
+        "revocation": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string", "enum": ["OCSP", "CRL"]},
+                    "source": {"type": "string", "enum": ["local", "document", "configured"]},
+                    "issuer": text,
+                    "certificate_serial": opt_text,
+                    "status": opt_text,
+                    "produced_at": _dt(),
+                    "this_update": _dt(),
+                    "next_update": _dt(),
+                },
+            },
+        },
+    }
+
+
+def _coverage() -> dict[str, Any]:
+    text = {"type": "string"}
+    opt_text = {"type": ["string", "null"]}
+    return {
+        "type": "object",
+        "properties": {
+            "kind": {
+                "type": "string",
+                "enum": ["pdf-byte-range", "xml-references", "cms-attached", "cms-detached"],
+            },
+            "byte_ranges": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+            },
+            "level": opt_text,
+            "modification_level": opt_text,
+            "references": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"uri": text, "type": opt_text, "target": text, "digest_algorithm": text},
+                },
+            },
+            "detached_parts": {"type": "array", "items": text},
+            "content_sha256": opt_text,
         },
     }

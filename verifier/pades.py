@@ -6,6 +6,7 @@ permission) keeps the signature from TOTAL_PASSED."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, replace
 from io import BytesIO
 from typing import Any
 
@@ -19,6 +20,7 @@ from pyhanko.sign.validation import errors as ph_errors
 from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from verifier.baseline import Assessment, assess, summary
 from verifier.cades import report_from_status
 from verifier.common import PARSE_ERRORS, present, signer_identity, timestamp_info, verdict_from_ades
 from verifier.environment import VerificationEnvironment
@@ -128,6 +130,14 @@ async def validate_pdf(
     return reports, warnings
 
 
+@dataclass(frozen=True)
+class _DSSData:
+    certs: list[asn1_x509.Certificate]
+    crls: list[asn1_crl.CertificateList]
+    ocsps: list[asn1_ocsp.OCSPResponse]
+    present: bool
+
+
 async def _validate_one(
     index: int,
     sig: Any,
@@ -141,25 +151,10 @@ async def _validate_one(
     sig_id = f"pdf-{index}"
     with contextlib.suppress(*PDF_ERRORS):
         sig_id = str(sig.field_name or sig_id)
-    warnings: list[str] = []
-    try:
-        subfilter = str(sig.sig_object.get("/SubFilter"))
-    except PDF_ERRORS:
-        subfilter = "?"
-    if subfilter != _PADES_SUBFILTER:
-        warnings.append(f"SubFilter {subfilter}: a PDF signature, not a PAdES baseline signature")
+    dss = _DSSData(dss_certs, dss_crls, dss_ocsps, has_dss)
     later_stamps = [ts for revision, ts in doc_timestamps if revision > sig.signed_revision]
-    level = "B-B"
-    try:
-        if present(sig.signer_info["unsigned_attrs"]) and any(
-            a["type"].native == "signature_time_stamp_token" for a in sig.signer_info["unsigned_attrs"]
-        ):
-            level = "B-T"
-    except PARSE_ERRORS:
-        pass
-    if level == "B-T" and has_dss:
-        level = "B-LTA" if later_stamps else "B-LT"
-    contexts = env.contexts(other_certs=[*dss_certs, *sig.other_embedded_certs], crls=dss_crls, ocsps=dss_ocsps)
+    assessment, warnings = _pdf_shape(sig, has_dss, bool(later_stamps))
+    contexts = env.contexts(other_certs=[*dss.certs, *sig.other_embedded_certs], crls=dss.crls, ocsps=dss.ocsps)
     byte_ranges = _byte_ranges(sig)
     try:
         status = await async_validate_pdf_signature(
@@ -169,87 +164,132 @@ async def _validate_one(
             key_usage_settings=SIGNER_KEY_USAGE,
         )
     except PDF_SIG_ERRORS as exc:
-        indic = getattr(exc, "ades_subindication", None)
-        message = getattr(exc, "failure_message", None) or f"malformed signature ({type(exc).__name__})"
-        verdict = (
-            verdict_from_ades(indic, message)
-            if indic is not None
-            else Verdict(Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, message)
-        )
-        signer = None
-        with contextlib.suppress(*PDF_ERRORS):
-            signer = signer_identity(sig.signer_cert)
-        return SignatureReport(
-            id=sig_id,
-            format="PAdES",
-            level=level,
-            indication=verdict.indication,
-            sub_indication=verdict.sub_indication,
-            signer=signer,
-            claimed_signing_time=None,
-            timestamps=tuple(later_stamps),
-            certificate_chain=(),
-            revocation=(),
-            coverage=Coverage(kind="pdf-byte-range", byte_ranges=byte_ranges),
-            warnings=(*warnings, message),
-        )
-    coverage_level = status.coverage
+        return _failed_pdf(sig, sig_id, exc, assessment, warnings, later_stamps, byte_ranges)
     modification = status.modification_level
-
-    def pdf_verdicts() -> list[Verdict]:
-        found = []
-        if coverage_level is None or coverage_level < SignatureCoverageLevel.ENTIRE_REVISION:
-            found.append(
-                Verdict(
-                    Indication.TOTAL_FAILED,
-                    SubIndication.FORMAT_FAILURE,
-                    "the byte range does not cover the signed revision",
-                )
-            )
-        if coverage_level == SignatureCoverageLevel.ENTIRE_REVISION and _is_last_revision(sig):
-            # Bytes after the signed revision that do not form a revision of their own: no reader
-            # should use them, but recovery-mode readers might (shadow attacks).
-            found.append(
-                Verdict(
-                    Indication.INDETERMINATE,
-                    SubIndication.SIG_CONSTRAINTS_FAILURE,
-                    "unsigned bytes follow the signed revision",
-                )
-            )
-        if status.docmdp_ok is False or modification == ModificationLevel.OTHER:
-            found.append(
-                Verdict(
-                    Indication.INDETERMINATE,
-                    SubIndication.SIG_CONSTRAINTS_FAILURE,
-                    "the document was changed after signing",
-                )
-            )
-        return found
-
     if modification is not None and modification != ModificationLevel.NONE:
         warnings.append(f"later incremental updates: modification level {modification.name}")
     coverage = Coverage(
         kind="pdf-byte-range",
         byte_ranges=byte_ranges,
-        level=coverage_level.name if coverage_level is not None else None,
+        level=status.coverage.name if status.coverage is not None else None,
         modification_level=modification.name if modification is not None else None,
     )
     report = await report_from_status(
         sig_id,
         "PAdES",
-        level,
+        assessment.level,
         status,
         coverage,
         env,
         contexts,
         [sig.signer_cert, *sig.other_embedded_certs],
-        extra_verdicts=pdf_verdicts,
+        extra_verdicts=lambda: _pdf_verdicts(sig, status),
         extra_warnings=tuple(warnings),
-        crls=dss_crls,
-        ocsps=dss_ocsps,
+        crls=dss.crls,
+        ocsps=dss.ocsps,
+        baseline=assessment.checks,
     )
-    if later_stamps:
-        from dataclasses import replace
+    return replace(report, timestamps=(*report.timestamps, *later_stamps)) if later_stamps else report
 
-        report = replace(report, timestamps=(*report.timestamps, *later_stamps))
-    return report
+
+def _pdf_shape(sig: Any, has_dss: bool, later_stamps: bool) -> tuple[Assessment, list[str]]:
+    """The baseline assessment (EN 319 142-1 §6.3) and its warnings."""
+    warnings: list[str] = []
+    elements: set[str] = set()
+    try:
+        subfilter = str(sig.sig_object.get("/SubFilter"))
+    except PDF_ERRORS:
+        subfilter = "?"
+    if subfilter == _PADES_SUBFILTER:
+        elements.add("SubFilter ETSI.CAdES.detached")
+    else:
+        warnings.append(f"SubFilter {subfilter}: a PDF signature, not a PAdES baseline signature")
+    with contextlib.suppress(*PARSE_ERRORS):
+        for key in ("signed_attrs", "unsigned_attrs"):
+            attrs = sig.signer_info[key]
+            for attr in attrs if present(attrs) else ():
+                name = str(attr["type"].native)
+                if name in ("signing_certificate_v2", "signing_certificate"):
+                    elements.add(name.replace("_", "-"))
+                elif name == "signature_time_stamp_token":
+                    elements.add("signature-time-stamp")
+    if later_stamps:
+        elements.add("document-time-stamp")
+    if has_dss:
+        elements.add("DSS")
+        if later_stamps:
+            elements.add("document-time-stamp after DSS")
+    assessment = assess("PAdES", elements)
+    missing = summary(assessment.checks[:1])
+    if missing and subfilter == _PADES_SUBFILTER:
+        warnings.append(missing)
+    return assessment, warnings
+
+
+def _failed_pdf(
+    sig: Any,
+    sig_id: str,
+    exc: BaseException,
+    assessment: Assessment,
+    warnings: list[str],
+    later_stamps: list[TimestampInfo],
+    byte_ranges: tuple[tuple[int, int], ...],
+) -> SignatureReport:
+    indic = getattr(exc, "ades_subindication", None)
+    message = getattr(exc, "failure_message", None) or f"malformed signature ({type(exc).__name__})"
+    verdict = (
+        verdict_from_ades(indic, message)
+        if indic is not None
+        else Verdict(Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, message)
+    )
+    signer = None
+    with contextlib.suppress(*PDF_ERRORS):
+        signer = signer_identity(sig.signer_cert)
+    return SignatureReport(
+        id=sig_id,
+        format="PAdES",
+        level=assessment.level,
+        indication=verdict.indication,
+        sub_indication=verdict.sub_indication,
+        signer=signer,
+        claimed_signing_time=None,
+        timestamps=tuple(later_stamps),
+        certificate_chain=(),
+        revocation=(),
+        coverage=Coverage(kind="pdf-byte-range", byte_ranges=byte_ranges),
+        warnings=(*warnings, message),
+        baseline=assessment.checks,
+    )
+
+
+def _pdf_verdicts(sig: Any, status: Any) -> list[Verdict]:
+    """Coverage and modification problems (byte range, trailing bytes, later changes)."""
+    coverage_level = status.coverage
+    found = []
+    if coverage_level is None or coverage_level < SignatureCoverageLevel.ENTIRE_REVISION:
+        found.append(
+            Verdict(
+                Indication.TOTAL_FAILED,
+                SubIndication.FORMAT_FAILURE,
+                "the byte range does not cover the signed revision",
+            )
+        )
+    if coverage_level == SignatureCoverageLevel.ENTIRE_REVISION and _is_last_revision(sig):
+        # Bytes after the signed revision that do not form a revision of their own: no reader
+        # should use them, but recovery-mode readers might (shadow attacks).
+        found.append(
+            Verdict(
+                Indication.INDETERMINATE,
+                SubIndication.SIG_CONSTRAINTS_FAILURE,
+                "unsigned bytes follow the signed revision",
+            )
+        )
+    if status.docmdp_ok is False or status.modification_level == ModificationLevel.OTHER:
+        found.append(
+            Verdict(
+                Indication.INDETERMINATE,
+                SubIndication.SIG_CONSTRAINTS_FAILURE,
+                "the document was changed after signing",
+            )
+        )
+    return found

@@ -16,7 +16,7 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 
-from ca.models import Authority
+from ca.hierarchy import authorities
 from core.errors import ConfigurationError
 from verifier.revocation import LocalOCSPFetcher, LocalRevocationSource, local_fetchers
 from verifier.settings import VerifierSettings
@@ -87,14 +87,8 @@ class TrustLoader:
     def load(self) -> TrustStore:
         own: tuple[asn1_x509.Certificate, ...] = ()
         if self._settings.trust_own_roots:
-            own = tuple(
-                asn1_x509.Certificate.load(bytes(row.certificate_der))
-                for row in Authority.select().where(Authority.role == "root")
-            )
-        intermediates = tuple(
-            asn1_x509.Certificate.load(bytes(row.certificate_der))
-            for row in Authority.select().where(Authority.role == "issuing")
-        )
+            own = tuple(asn1_x509.Certificate.load(ca.certificate_der) for ca in authorities("root"))
+        intermediates = tuple(asn1_x509.Certificate.load(ca.certificate_der) for ca in authorities("issuing"))
         roots = own + self._extra
         return TrustStore(roots=roots, intermediates=intermediates, tsa_roots=own + self._tsa, crls=self._crls)
 

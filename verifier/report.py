@@ -54,8 +54,24 @@ class SubIndication(enum.StrEnum):
 
 _RANK = {Indication.TOTAL_PASSED: 0, Indication.INDETERMINATE: 1, Indication.TOTAL_FAILED: 2}
 
-FORMATS = ("CAdES", "XAdES", "PAdES")
-LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+# CMS and XML-DSig: signatures without the AdES attributes (no signing-certificate, no
+# QualifyingProperties); they meet no baseline level ("none").
+FORMATS = ("CAdES", "XAdES", "PAdES", "CMS", "XML-DSig")
+LEVELS = ("none", "B-B", "B-T", "B-LT", "B-LTA")
+
+
+@dataclass(frozen=True)
+class LevelCheck:
+    """Whether a signature meets the requirements of one baseline level (EN 319 122-1 / 132-1 /
+    142-1 §6.3), and which are missing."""
+
+    level: str
+    met: bool
+    missing: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS[1:]:
+            raise ValueError(f"unknown baseline level {self.level!r}")
 
 
 @dataclass(frozen=True)
@@ -170,6 +186,8 @@ class SignatureReport:
     signature_algorithm: str | None = None
     digest_algorithm: str | None = None
     warnings: tuple[str, ...] = ()
+    # Per baseline level: met or not, and what is missing (empty when not assessed).
+    baseline: tuple[LevelCheck, ...] = ()
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:

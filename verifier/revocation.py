@@ -3,8 +3,8 @@
 pyhanko-certvalidator asks its fetchers for OCSP responses and CRLs. Ours never open a socket:
 
 - :class:`LocalOCSPFetcher` builds an RFC 6960 response for a certificate issued by one of our CAs
-  from ``ca_certificate`` (via :func:`ca.status.status_of`), signed by that CA's delegated OCSP
-  signer (authority ``<ca>-ocsp``), so the validator checks it like any OCSP response.
+  from the CA's read interface (:func:`ca.status.status_by_issuer_name`), signed by that CA's
+  delegated OCSP signer (authority ``<ca>-ocsp``), so the validator checks it like any OCSP response.
 - :class:`LocalCRLFetcher` hands out the CRLs configured in ``verifier.local_crls``.
 - :class:`NoCertificateFetcher` never fetches issuers (caIssuers URLs in documents are ignored).
 """
@@ -28,8 +28,8 @@ from pyhanko_certvalidator.authority import Authority as CVAuthority
 from pyhanko_certvalidator.errors import OCSPFetchError
 from pyhanko_certvalidator.fetchers.api import CertificateFetcher, CRLFetcher, Fetchers, OCSPFetcher
 
-from ca.models import Authority
-from ca.status import CertStatus, issuer_by_key_hash, status_of
+from ca.hierarchy import AuthorityInfo, authority_info, ca_by_key_hash
+from ca.status import CertStatus, status_by_issuer_name
 from core.clock import Clock
 from core.signing import signature_hash
 from hsm.base import KeyStore
@@ -56,8 +56,8 @@ class LocalRevocationSource:
         self._keys: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _signer(self, ca: Authority) -> tuple[x509.Certificate, Any]:
-        row = Authority.get_or_none(Authority.name == f"{ca.name}-ocsp")
+    def _signer(self, ca: AuthorityInfo) -> tuple[x509.Certificate, Any]:
+        row = authority_info(f"{ca.name}-ocsp")
         if row is None:
             raise OCSPFetchError(f"no delegated OCSP signer for {ca.name}")
         with self._lock:
@@ -65,7 +65,7 @@ class LocalRevocationSource:
             if key is None:
                 key = self._key_store().find(row.key_label)
                 self._keys[row.key_label] = key
-        return x509.load_der_x509_certificate(bytes(row.certificate_der)), key
+        return x509.load_der_x509_certificate(row.certificate_der), key
 
     def respond(
         self, cert_der: bytes, issuer_key_sha1: str, as_of: datetime | None = None
@@ -75,14 +75,14 @@ class LocalRevocationSource:
         ``as_of`` (point-in-time validation): a revocation after that time is not reported, since
         the certificate was good then; the evidence in the report still says it was revoked later.
         """
-        ca = issuer_by_key_hash(issuer_key_sha1)
+        ca = ca_by_key_hash(issuer_key_sha1)
         if ca is None:
             return None
         cert = x509.load_der_x509_certificate(cert_der)
-        issuer_cert = x509.load_der_x509_certificate(bytes(ca.certificate_der))
+        issuer_cert = x509.load_der_x509_certificate(ca.certificate_der)
         if cert.issuer != issuer_cert.subject:
             return None
-        status = status_of(ca, cert.serial_number)
+        status = status_by_issuer_name(ca.name, cert.serial_number)
         reported: str = status.kind
         if (
             status.kind == "revoked"

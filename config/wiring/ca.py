@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ca.api import CertificateAuthority, LocalCertificateAuthority
 from ca.crl import CRLPublisher
+from ca.policy_documents import PolicyDocumentResource
 from ca.resources import AuthorityCertificateResource, CRLResource
 from ca.revocation import RevocationService
 from ca.signers import renew_ocsp_signers
@@ -22,6 +23,8 @@ def mount(app: WSGIApp, runtime: Runtime) -> None:
     app.add_route("/certs/{name}.crt", AuthorityCertificateResource())
     # /crl/<ca>.crl (full) and /crl/<ca>-delta.crl (delta)
     app.add_route("/crl/{name}.crl", CRLResource(runtime.clock))
+    # The CPS named in every certificate's policy qualifier and the PKI disclosure statement.
+    app.add_route("/policy/{name}", PolicyDocumentResource(runtime.settings.ca))
 
 
 def crl_publish_due_job(runtime: Runtime) -> str:

@@ -1,9 +1,10 @@
 """Interop against a real HTTP server: OpenSSL `openssl ocsp`, GnuTLS `ocsptool` and
-pyhanko-certvalidator use this responder (RFC 6960, RFC 5019, RFC 8954)."""
+pyhanko-certvalidator use this responder (RFC 6960, RFC 5019, RFC 9654)."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import shutil
 import subprocess
 import threading
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from socketserver import ThreadingMixIn
+from typing import ClassVar
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -77,7 +79,7 @@ def _openssl_ocsp(*args: str | Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("nonce", [True, False], ids=["nonce", "no_nonce"])
 @pytest.mark.parametrize("digest", ["sha1", "sha256"])
 def test_openssl_post(server, files, tmp_path, pki, clock, nonce: bool, digest: str) -> None:  # type: ignore[no-untyped-def]
-    """openssl ocsp -url (POST), with and without a nonce (RFC 8954), SHA-1 and SHA-256 CertIDs,
+    """openssl ocsp -url (POST), with and without a nonce (RFC 9654), SHA-1 and SHA-256 CertIDs,
     response verified against the CA chain (-CAfile)."""
     cert = issue(pki, clock)
     ee = _pem(tmp_path / "ee.pem", cert)
@@ -281,3 +283,71 @@ def test_pyhanko_certvalidator(server, pki, clock, revoked: bool) -> None:  # ty
     else:
         path = asyncio.run(validator.async_validate_usage(set()))
         assert path.leaf.serial_number == cert.serial_number
+
+
+_NONCE_OID = bytes.fromhex("06092b0601050507300102")
+
+
+def _pyasice_style_request(cert: x509.Certificate, issuer: x509.Certificate, signature_value: bytes) -> bytes:
+    """The request pyasice's ``OCSP.build_ocsp_request`` sends (BDOC/DigiDoc practice): asn1crypto,
+    SHA-1 CertID, and as nonce a DigestInfo (SHA-256) of the signature value placed directly in the
+    extnValue through its ``SKHackedTBSRequestExtension`` (extn_value typed OCTET STRING, so the
+    DigestInfo is not wrapped in another OCTET STRING). Rebuilt here with the same asn1crypto calls
+    because pyasice pins lxml < 5, which the project cannot install."""
+    from asn1crypto import algos, core, ocsp
+    from asn1crypto import x509 as asn1_x509
+
+    class SKHackedTBSRequestExtension(ocsp.TBSRequestExtension):  # type: ignore[misc]
+        _fields: ClassVar[list[tuple[object, ...]]] = [
+            ("extn_id", ocsp.TBSRequestExtensionId),
+            ("critical", core.Boolean, {"default": False}),
+            ("extn_value", core.OctetString),
+        ]
+
+    subject = asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
+    issuer_asn1 = asn1_x509.Certificate.load(issuer.public_bytes(Encoding.DER))
+    digest = hashlib.sha256(signature_value).digest()
+    nonce = algos.DigestInfo({"digest_algorithm": {"algorithm": "sha256"}, "digest": digest})
+    extension = SKHackedTBSRequestExtension({"extn_id": "nonce", "critical": False, "extn_value": nonce.dump()})
+    tbs = ocsp.TBSRequest(
+        {
+            "request_list": [
+                {
+                    "req_cert": {
+                        "hash_algorithm": {"algorithm": "sha1"},
+                        "issuer_name_hash": subject.issuer.sha1,
+                        "issuer_key_hash": issuer_asn1.public_key.sha1,
+                        "serial_number": subject.serial_number,
+                    },
+                    "single_request_extensions": None,
+                }
+            ],
+            "request_extensions": [extension],
+        }
+    )
+    return bytes(ocsp.OCSPRequest({"tbs_request": tbs, "optional_signature": None}).dump())
+
+
+def test_bdoc_digest_info_nonce_echoed(server, files, tmp_path, pki, clock) -> None:  # type: ignore[no-untyped-def]
+    """An ASiC-E/BDOC client's nonce (a DigestInfo of the signature value, not OCTET STRING-wrapped)
+    is echoed exactly as received (RFC 9654 §2.1 size limit), so the client can bind the response
+    to its signature; openssl, given that request (-reqin), finds the nonce matching."""
+    from asn1crypto import ocsp as asn1_ocsp
+
+    cert = issue(pki, clock)
+    request = _pyasice_style_request(cert, pki.issuing, b"signature value \x00\x01" * 16)
+    posted = urllib.request.Request(server, data=request, headers={"Content-Type": "application/ocsp-request"})
+    with urllib.request.urlopen(posted, timeout=30) as answer:
+        body = answer.read()
+    response = asn1_ocsp.OCSPResponse.load(body)
+    assert response["response_status"].native == "successful"
+    sent = request[request.index(_NONCE_OID) :]  # OID + extnValue OCTET STRING, the last bytes sent
+    # The response holds the same nonce extension byte for byte: the DigestInfo, not re-wrapped.
+    assert response.response_data["response_extensions"].dump().endswith(sent)
+    assert response.response_data["responses"][0]["cert_status"].name == "good"
+    (tmp_path / "req.der").write_bytes(request)
+    result = _openssl_ocsp("-reqin", tmp_path / "req.der", "-url", server, "-CAfile", files["chain"], "-resp_text")
+    assert result.returncode == 0, result.stderr
+    assert "Response verify OK" in result.stderr
+    assert "WARNING" not in result.stdout + result.stderr  # "nonce verify error" if not echoed exactly
+    assert "Cert Status: good" in result.stdout

@@ -1,4 +1,4 @@
-"""The request parser (RFC 6960 §4.1, Appendix A.1; RFC 8954 §2.1)."""
+"""The request parser (RFC 6960 §4.1, Appendix A.1; RFC 9654 §2.1)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import base64
 import contextlib
 
 import pytest
+from asn1crypto import algos as asn1_algos
 from asn1crypto import core as asn1_core
 from asn1crypto import ocsp as asn1_ocsp
 from cryptography import x509
@@ -61,21 +62,54 @@ def test_several_requests(ca_cert: x509.Certificate) -> None:
     assert [c.serial for c in parse_request(der).cert_ids] == [1, 2, 3]
 
 
-@pytest.mark.parametrize("size", [1, 16, 32])
+@pytest.mark.parametrize("size", [1, 16, 32, 33, 64, 127, 128])
 def test_nonce_lengths_accepted(ca_cert: x509.Certificate, size: int) -> None:
-    """RFC 8954 §2.1: Nonce ::= OCTET STRING(SIZE(1..32))."""
-    assert parse_request(request_der(ca_cert, 5, nonce=b"n" * size)).nonce == b"n" * size
+    """RFC 9654 §2.1: Nonce ::= OCTET STRING(SIZE(1..128)) (RFC 8954's cap of 32 is gone)."""
+    made_by_asn1crypto = multi_request_der([(ca_cert, 5, "sha1")], nonce=b"n" * size)
+    for der in (request_der(ca_cert, 5, nonce=b"n" * size), made_by_asn1crypto):
+        parsed = parse_request(der)
+        assert parsed.nonce == b"n" * size
+        assert parsed.nonce_extn_value == asn1_core.OctetString(b"n" * size).dump()
 
 
-@pytest.mark.parametrize("size", [0, 33, 128])
+@pytest.mark.parametrize("size", [0, 129, 200, 1000])
 def test_nonce_lengths_refused(ca_cert: x509.Certificate, size: int) -> None:
-    """RFC 8954 §2.1: other lengths are refused (malformedRequest)."""
+    """RFC 9654 §2.1: an empty nonce or one over 128 octets → malformedRequest."""
     with pytest.raises(MalformedRequestError):
         parse_request(multi_request_der([(ca_cert, 5, "sha1")], nonce=b"n" * size))
 
 
+def _raw_nonce_request(ca_cert: x509.Certificate, extn_value: bytes) -> bytes:
+    """A request whose nonce extnValue holds ``extn_value`` directly (not OCTET STRING-wrapped)."""
+    der = multi_request_der(
+        [(ca_cert, 5, "sha1")],
+        extensions=[{"extn_id": "1.3.6.1.5.5.7.48.1.99", "critical": False, "extn_value": extn_value}],
+    )
+    nonce_oid = asn1_core.ObjectIdentifier("1.3.6.1.5.5.7.48.1.2").dump()
+    return der.replace(asn1_core.ObjectIdentifier("1.3.6.1.5.5.7.48.1.99").dump(), nonce_oid)
+
+
+@pytest.mark.parametrize("digest", ["sha256", "sha512"])
+def test_nonce_digest_info_echoed_as_received(ca_cert: x509.Certificate, digest: str) -> None:
+    """BDOC/DigiDoc practice (pyasice): the extnValue holds a DigestInfo of the signature value, not
+    an OCTET STRING. Within RFC 9654 §2.1's 128-octet limit it is taken as received, to be echoed."""
+    size = {"sha256": 32, "sha512": 64}[digest]
+    info = asn1_algos.DigestInfo({"digest_algorithm": {"algorithm": digest}, "digest": b"\x5a" * size}).dump()
+    parsed = parse_request(_raw_nonce_request(ca_cert, info))
+    assert parsed.nonce == info
+    assert parsed.nonce_extn_value == info
+
+
+def test_nonce_unwrapped_over_128_refused(ca_cert: x509.Certificate) -> None:
+    """RFC 9654 §2.1's size limit holds for unwrapped nonces too: 129 octets → malformedRequest."""
+    value = asn1_core.Sequence.load(bytes([0x30, 0x81, 126]) + asn1_core.OctetString(b"x" * 124).dump()).dump()
+    assert len(value) == 129
+    with pytest.raises(MalformedRequestError):
+        parse_request(_raw_nonce_request(ca_cert, value))
+
+
 def test_nonce_not_der_octet_string(ca_cert: x509.Certificate) -> None:
-    """RFC 8954 §2.1: the extnValue holds a DER OCTET STRING; raw bytes are refused."""
+    """RFC 9654 §2.1: the extnValue holds a DER value; raw non-DER bytes are refused."""
     der = multi_request_der(
         [(ca_cert, 5, "sha1")],
         extensions=[
@@ -259,7 +293,7 @@ def _full(data: bytes):  # type: ignore[no-untyped-def]
 def test_simple_path_taken_for_rfc5019_shape(ca_cert: x509.Certificate) -> None:
     from ocsp.request import _parse_simple
 
-    for der in (request_der(ca_cert, 77), request_der(ca_cert, 77, algorithm="sha512", nonce=b"z" * 32)):
+    for der in (request_der(ca_cert, 77), request_der(ca_cert, 77, algorithm="sha512", nonce=b"z" * 128)):
         assert _parse_simple(der) == _full(der)
     assert _parse_simple(multi_request_der([(ca_cert, 1, "sha1"), (ca_cert, 2, "sha1")])) is None
 
@@ -273,7 +307,7 @@ def test_simple_and_full_parsers_agree(ca_cert: x509.Certificate, data: st.DataO
 
     serial = data.draw(st.integers(-(2**170), 2**170))
     algorithm = data.draw(st.sampled_from(["sha1", "sha256", "sha384", "sha512"]))
-    nonce = data.draw(st.none() | st.binary(min_size=0, max_size=40))
+    nonce = data.draw(st.none() | st.binary(min_size=0, max_size=140))
     base = bytearray(multi_request_der([(ca_cert, serial, algorithm)], nonce=nonce))
     for _ in range(data.draw(st.integers(0, 3))):
         pos = data.draw(st.integers(0, len(base) - 1))

@@ -130,7 +130,7 @@ def test_expired_cache_not_served(client, pki, clock, settings, key_store) -> No
 
 
 def test_nonce_signed_live_not_cacheable(client, pki, clock, settings, key_store) -> None:  # type: ignore[no-untyped-def]
-    """RFC 8954 §2.1: a nonce request gets a fresh response echoing it; it must not be cached."""
+    """RFC 9654 §2.1: a nonce request gets a fresh response echoing it; it must not be cached."""
     cert = issue(pki, clock)
     run_presign(settings, clock, key_store)
     clock.advance(minutes=3)
@@ -141,9 +141,19 @@ def test_nonce_signed_live_not_cacheable(client, pki, clock, settings, key_store
     assert result.headers["cache-control"] == "no-store"
 
 
-def test_nonce_33_octets_malformed(client, pki, clock) -> None:  # type: ignore[no-untyped-def]
-    """RFC 8954 §2.1: a nonce longer than 32 octets → malformedRequest."""
-    result = post(client, multi_request_der([(pki.issuing, 5, "sha1")], nonce=b"x" * 33))
+@pytest.mark.parametrize("size", [33, 64, 128])
+def test_nonce_up_to_128_octets_echoed(client, pki, clock, size: int) -> None:  # type: ignore[no-untyped-def]
+    """RFC 9654 §2.1: nonces of 1 to 128 octets are echoed (33, 64 and 128 were refused under RFC 8954)."""
+    result = post(client, multi_request_der([(pki.issuing, 5, "sha1")], nonce=b"x" * size))
+    response = load(result.content)
+    assert response.response_status == x509_ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == b"x" * size
+
+
+@pytest.mark.parametrize("size", [0, 129])
+def test_nonce_empty_or_over_128_octets_malformed(client, pki, clock, size: int) -> None:  # type: ignore[no-untyped-def]
+    """RFC 9654 §2.1: an empty nonce or one longer than 128 octets → malformedRequest."""
+    result = post(client, multi_request_der([(pki.issuing, 5, "sha1")], nonce=b"x" * size))
     assert load(result.content).response_status == x509_ocsp.OCSPResponseStatus.MALFORMED_REQUEST
 
 

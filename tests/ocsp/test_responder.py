@@ -1,4 +1,4 @@
-"""The pure core (RFC 6960 §2.2–§2.3, §4.2; RFC 5019 §2.2; RFC 8954 §2.1)."""
+"""The pure core (RFC 6960 §2.2–§2.3, §4.2; RFC 5019 §2.2; RFC 9654 §2.1)."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def test_cert_id_echoed(pki: TestPKI, served, clock, algorithm: str) -> None:  #
 
 
 def test_nonce_echoed(pki: TestPKI, served, clock) -> None:  # type: ignore[no-untyped-def]
-    """RFC 8954 §2.1 / RFC 6960 §4.4.1: the nonce comes back unchanged in responseExtensions."""
+    """RFC 9654 §2.1 / RFC 6960 §4.4.1: the nonce comes back unchanged in responseExtensions."""
     der = request_der(pki.issuing, 9, nonce=b"\x01" * 32)
     response = load(_respond(served, parse_request(der), {}, clock.now()).der)
     assert response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == b"\x01" * 32

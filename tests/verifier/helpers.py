@@ -48,12 +48,15 @@ def issue_citizen(
     semantics_id: str = PNOPL,
     key_kind: str = "ec",
     revoked_at: datetime | None = None,
+    reason: str = "keyCompromise",
     store: bool = True,
     not_before: datetime | None = None,
     issuer_name: str = "citizens",
     foreign: bool = False,
+    aia: bool = True,
 ) -> Citizen:
-    """An end-entity signing certificate from the citizen CA, stored as ``issued`` (or revoked)."""
+    """An end-entity signing certificate from the citizen CA, stored as ``issued`` (or revoked with
+    ``reason`` at ``revoked_at``; ``certificateHold`` for a suspension)."""
     now = pki.clock.now()
     key: Any
     if key_kind == "ec":
@@ -108,7 +111,9 @@ def issue_citizen(
         ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
-        ).add_extension(
+        )
+    if aia:  # without it the certificate declares no revocation source at all
+        builder = builder.add_extension(
             x509.AuthorityInformationAccess(
                 [
                     x509.AccessDescription(
@@ -118,7 +123,7 @@ def issue_citizen(
             ),
             critical=False,
         )
-        cert = builder.sign(issuer_key, signature_hash(issuer_key))  # type: ignore[arg-type]
+    cert = builder.sign(issuer_key, signature_hash(issuer_key))  # type: ignore[arg-type]
     if store:
         Certificate.create(
             issuer=pki.row(issuer_name),
@@ -133,7 +138,7 @@ def issue_citizen(
             not_after=cert.not_valid_after_utc,
             created_at=now,
             issued_at=now,
-            revocation_reason="keyCompromise" if revoked_at else None,
+            revocation_reason=reason if revoked_at else None,
             revoked_at=revoked_at,
             status_changed_at=revoked_at,
         )
@@ -176,7 +181,10 @@ def tool(name: str) -> str:
     return path
 
 
-def openssl_cms_sign(citizen: Citizen, content: Path, *, attached: bool, md: str = "sha256") -> bytes:
+def openssl_cms_sign(
+    citizen: Citizen, content: Path, *, attached: bool, md: str = "sha256", cades: bool = True
+) -> bytes:
+    """``openssl cms -sign``; ``-cades`` adds the signing-certificate-v2 attribute (EN 319 122-1)."""
     args = [
         tool("openssl"),
         "cms",
@@ -197,7 +205,7 @@ def openssl_cms_sign(citizen: Citizen, content: Path, *, attached: bool, md: str
     ]
     if attached:
         args.append("-nodetach")
-    if md != "sha1":
+    if md != "sha1" and cades:
         args.append("-cades")
     return subprocess.run(args, check=True, capture_output=True, timeout=30).stdout
 

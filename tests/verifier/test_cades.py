@@ -75,13 +75,23 @@ def test_tampered_signature_value_is_sig_crypto_failure(verify, citizen, tmp_pat
     assert report.signatures[0].sub_indication == "SIG_CRYPTO_FAILURE"
 
 
-def test_revoked_twin_is_revoked(verify, vpki, clock, tmp_path) -> None:
-    """EN 319 102-1 §5.2.6 / §5.5: revoked before the best signature time (no POE) → REVOKED."""
+def test_revoked_twin_without_poe_is_revoked_no_poe(verify, vpki, clock, tmp_path) -> None:
+    """EN 319 102-1 §5.2.6.4: a revoked signing certificate with no proof that the signature
+    existed before the revocation → INDETERMINATE/REVOKED_NO_POE (not TOTAL_FAILED: only a proof
+    that the signature was made after the revocation makes it final, §5.3.4)."""
     twin = issue_citizen(vpki, tmp_path / "twin", revoked_at=clock.now() - timedelta(days=2))
     der = openssl_cms_sign(twin, _content(tmp_path), attached=True)
     report = verify(der, "application/pkcs7-mime")
-    assert (report.indication, report.signatures[0].sub_indication) == ("TOTAL_FAILED", "REVOKED")
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE")
     assert any(e.status == "revoked" for e in report.signatures[0].revocation)
+
+
+def test_suspended_signer_is_try_later(verify, vpki, clock, tmp_path) -> None:
+    """EN 319 102-1 §5.2.6 (suspension) and EU DSS: a signing certificate on hold →
+    INDETERMINATE/TRY_LATER, never a final TOTAL_FAILED (the hold may be lifted)."""
+    held = issue_citizen(vpki, tmp_path / "held", revoked_at=clock.now() - timedelta(days=1), reason="certificateHold")
+    report = verify(openssl_cms_sign(held, _content(tmp_path), attached=True), "application/pkcs7-mime")
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "TRY_LATER")
 
 
 def test_revoked_later_passes_when_validated_before_revocation(verify, vpki, clock, tmp_path) -> None:
@@ -133,3 +143,28 @@ def test_expired_signer_without_poe(verify, vpki, tmp_path, clock) -> None:
     report = verify(der, "application/pkcs7-mime")
     assert report.indication != "TOTAL_PASSED"
     assert report.signatures[0].sub_indication in ("OUT_OF_BOUNDS_NO_POE", "EXPIRED", "OUT_OF_BOUNDS_NOT_REVOKED")
+
+
+def test_cades_reports_which_baseline_levels_are_met(verify, citizen, tmp_path) -> None:
+    """EN 319 122-1 §6.3: B-B met (content-type, message-digest, signing-certificate-v2,
+    signing-time); B-T not (no signature-time-stamp), and so neither B-LT nor B-LTA."""
+    report = verify(openssl_cms_sign(citizen, _content(tmp_path), attached=True), "application/pkcs7-mime")
+    (sig,) = report.signatures
+    checks = {c.level: c for c in sig.baseline}
+    assert (sig.format, sig.level) == ("CAdES", "B-B")
+    assert checks["B-B"].met and not checks["B-B"].missing
+    assert not checks["B-T"].met and checks["B-T"].missing == ("signature-time-stamp",)
+    assert not checks["B-LTA"].met
+
+
+def test_cms_without_signing_certificate_is_plain_cms(verify, citizen, tmp_path) -> None:
+    """EN 319 122-1 §5.2.2: without a signing-certificate(-v2) attribute a CMS signature is not
+    CAdES: reported as plain CMS, level "none", with a warning (was "CAdES B-B", no warning)."""
+    der = openssl_cms_sign(citizen, _content(tmp_path), attached=True, cades=False)
+    report = verify(der, "application/pkcs7-mime")
+    (sig,) = report.signatures
+    assert (sig.format, sig.level) == ("CMS", "none")
+    assert any("not CAdES" in w for w in sig.warnings)
+    b_b = next(c for c in sig.baseline if c.level == "B-B")
+    assert not b_b.met and b_b.missing == ("signing-certificate-v2 or signing-certificate",)
+    assert report.to_dict()["signatures"][0]["format"] == "CMS"

@@ -53,7 +53,15 @@ def test_second_signature_in_incremental_update_keeps_first_valid(verify, citize
 def test_revoked_pades_signer(verify, vpki, clock, tmp_path) -> None:
     twin = issue_citizen(vpki, tmp_path / "twin", revoked_at=clock.now() - timedelta(days=1))
     report = verify(pades_sign(twin), PDF)
-    assert (report.indication, report.signatures[0].sub_indication) == ("TOTAL_FAILED", "REVOKED")
+    # EN 319 102-1 §5.2.6.4: no proof of existence before the revocation.
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE")
+
+
+def test_suspended_pades_signer_is_try_later(verify, vpki, clock, tmp_path) -> None:
+    """EN 319 102-1 §5.2.6: a signing certificate on hold → INDETERMINATE/TRY_LATER."""
+    held = issue_citizen(vpki, tmp_path / "held", revoked_at=clock.now() - timedelta(days=1), reason="certificateHold")
+    report = verify(pades_sign(held), PDF)
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "TRY_LATER")
 
 
 def rsa_tsa(vpki):  # type: ignore[no-untyped-def]
@@ -221,4 +229,5 @@ def test_timestamp_before_revocation_is_proof_of_existence(verify, vpki, clock, 
     assert any("proof of existence" in w for w in report.signatures[0].warnings)
     after = DummyTimeStamper(tsa_cert=tsa_cert, tsa_key=tsa_key, fixed_dt=clock.now() - timedelta(hours=1))
     report = verify(pades_sign(twin, timestamper=after), PDF)
-    assert (report.indication, report.signatures[0].sub_indication) == ("TOTAL_FAILED", "REVOKED")
+    # A signature timestamp after the revocation proves existence then, not creation after it.
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE")

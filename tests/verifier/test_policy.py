@@ -84,6 +84,84 @@ def test_local_crl_file_is_used_offline(vpki, citizen, tmp_path, clock, key_stor
     assert not any(e.source == "local" for e in sig.revocation)
 
 
+def _crl(vpki, clock, tmp_path, entries, *, key=None):  # type: ignore[no-untyped-def]
+    """A CRL of the citizen CA listing ``entries`` [(serial, reason or None)], signed by ``key``
+    (default: the CA's own key)."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from core.signing import signature_hash
+
+    signing_key = key or vpki.key("citizens")
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(vpki.issuing.subject)
+        .last_update(clock.now() - timedelta(hours=1))
+        .next_update(clock.now() + timedelta(days=1))
+        .add_extension(x509.CRLNumber(7), critical=False)
+    )
+    for serial, reason in entries:
+        entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(clock.now() - timedelta(days=1))
+        if reason is not None:
+            entry = entry.add_extension(x509.CRLReason(reason), critical=False)
+        builder = builder.add_revoked_certificate(entry.build())
+    path = tmp_path / "listed.crl"
+    path.write_bytes(builder.sign(signing_key, signature_hash(signing_key)).public_bytes(serialization.Encoding.DER))
+    return str(path)
+
+
+@pytest.mark.parametrize("reason,expected", [(None, "REVOKED_NO_POE"), ("certificate_hold", "TRY_LATER")])
+def test_soft_fail_consults_configured_crls_without_pointers(
+    vpki, tmp_path, clock, key_store, reason, expected
+) -> None:
+    """A certificate with no CRL DP and no AIA, listed on a configured CRL: soft-fail used to pass
+    it unchecked; a consulted source that lists it decides (EN 319 102-1 §5.2.6)."""
+    from cryptography import x509
+
+    from tests.verifier.helpers import issue_citizen
+
+    signer = issue_citizen(vpki, tmp_path / "s", aia=False)
+    flag = x509.ReasonFlags[reason] if reason else None
+    crl = _crl(vpki, clock, tmp_path, [(signer.cert.serial_number, flag)])
+    report = _service(clock, key_store, revocation_mode="soft-fail", local_crls=(crl,)).verify(
+        parse_submission("application/cms", _signed(signer, tmp_path))
+    )
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", expected)
+
+
+def test_soft_fail_consults_the_ca_registry_without_pointers(vpki, tmp_path, clock, key_store) -> None:
+    """Our own CA's revocation registry (what its CRLs are made from) is consulted for every
+    certificate it issued, even one that declares no revocation source."""
+    from datetime import timedelta
+
+    from tests.verifier.helpers import issue_citizen
+
+    signer = issue_citizen(vpki, tmp_path / "s", aia=False, revoked_at=clock.now() - timedelta(days=1))
+    for mode in ("soft-fail", "require"):
+        report = _service(clock, key_store, revocation_mode=mode).verify(
+            parse_submission("application/cms", _signed(signer, tmp_path))
+        )
+        assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE"), mode
+
+
+def test_forged_crl_listing_is_ignored(vpki, tmp_path, clock, key_store) -> None:
+    """Only a CRL whose signature verifies with the issuer in the path counts as a source."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.verifier.helpers import issue_citizen
+
+    signer = issue_citizen(vpki, tmp_path / "s", aia=False)
+    forged = _crl(
+        vpki, clock, tmp_path, [(signer.cert.serial_number, None)], key=ec.generate_private_key(ec.SECP256R1())
+    )
+    report = _service(clock, key_store, revocation_mode="soft-fail", local_crls=(forged,)).verify(
+        parse_submission("application/cms", _signed(signer, tmp_path))
+    )
+    assert report.indication == "TOTAL_PASSED", report.to_dict()
+
+
 @pytest.mark.parametrize(
     "kwargs,key",
     [

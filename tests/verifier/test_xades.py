@@ -25,6 +25,8 @@ def test_shared_sample_is_intact_but_untrusted(verify) -> None:
     (sig,) = report.signatures
     assert (sig.indication, sig.sub_indication) == ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND"), report.to_dict()
     assert sig.format == "XAdES" and sig.level == "B-B"
+    # EN 319 132-1 §6.3: B-B met, B-T missing its SignatureTimeStamp.
+    assert [(c.level, c.met) for c in sig.baseline][:2] == [("B-B", True), ("B-T", False)]
     assert sig.signer is not None
     targets = {r.target for r in sig.coverage.references}
     assert "document" in targets
@@ -82,7 +84,17 @@ def test_revoked_xades_signer(verify, vpki, clock, tmp_path) -> None:
 
     twin = issue_citizen(vpki, tmp_path / "twin", revoked_at=clock.now() - timedelta(days=1))
     report = verify(xades_sign(twin), XML)
-    assert (report.indication, report.signatures[0].sub_indication) == ("TOTAL_FAILED", "REVOKED")
+    # EN 319 102-1 §5.2.6.4: no proof of existence before the revocation.
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE")
+
+
+def test_suspended_xades_signer_is_try_later(verify, vpki, clock, tmp_path) -> None:
+    """EN 319 102-1 §5.2.6: a signing certificate on hold → INDETERMINATE/TRY_LATER."""
+    from datetime import timedelta
+
+    held = issue_citizen(vpki, tmp_path / "held", revoked_at=clock.now() - timedelta(days=1), reason="certificateHold")
+    report = verify(xades_sign(held), XML)
+    assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "TRY_LATER")
 
 
 def test_rsa_signer_passes(verify, vpki, tmp_path) -> None:
@@ -130,6 +142,9 @@ def test_xmlsec1_signature_passes_and_tampered_twin_fails(verify, citizen, tmp_p
     report = verify(signed, XML)
     assert report.indication == "TOTAL_PASSED", report.to_dict()
     assert any("XML-DSig" in w for w in report.signatures[0].warnings)
+    # EN 319 132-1 §4.3: without xades:QualifyingProperties it is XML-DSig, not XAdES B-B.
+    assert (report.signatures[0].format, report.signatures[0].level) == ("XML-DSig", "none")
+    assert not any(c.met for c in report.signatures[0].baseline)
     tampered = signed.replace("Treść.".encode(), "Inna treść.".encode())
     assert verify(tampered, XML).signatures[0].sub_indication == "HASH_FAILURE"
 
@@ -292,4 +307,4 @@ def test_xades_timestamp_before_revocation_is_proof_of_existence(verify, vpki, c
     report = verify(signed, XML)
     assert report.indication == "TOTAL_PASSED", report.to_dict()
     late = _add_signature_timestamp(xades_sign(twin, c14n=C14N_10), vpki, at=clock.now() - timedelta(hours=1))
-    assert (verify(late, XML).signatures[0].sub_indication) == "REVOKED"
+    assert (verify(late, XML).signatures[0].sub_indication) == "REVOKED_NO_POE"
