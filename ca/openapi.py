@@ -17,6 +17,10 @@ def _name(description: str) -> dict[str, Any]:
 
 
 def paths() -> dict[str, Any]:
+    return {**_download_paths(), "/policy/{name}": _policy_path()}
+
+
+def _download_paths() -> dict[str, Any]:
     return {
         "/certs/{name}.crt": {
             "get": {
@@ -62,33 +66,36 @@ def paths() -> dict[str, Any]:
                 },
             }
         },
-        "/policy/{name}": {
-            "get": {
-                "tags": ["ca"],
-                "summary": "Certification practice statement (cps) or PKI disclosure statement (pds), in Polish",
-                "description": (
-                    "The CPS is the target of the CPS qualifier in every certificate's policies "
-                    "(RFC 5280 §4.2.1.4) unless ca.cps_uri names another; the PDS follows EN 319 411-1."
-                ),
-                "operationId": "getPolicyDocument",
-                "parameters": [
-                    {
-                        "name": "name",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "enum": ["cps", "pds"]},
-                        "description": "cps or pds",
-                    }
-                ],
-                "responses": {
-                    "200": {
-                        "description": "HTML document (Polish)",
-                        "content": {"text/html": {"schema": {"type": "string"}}},
-                    },
-                    "404": {"description": "No such document", "content": _PROBLEM},
+    }
+
+
+def _policy_path() -> dict[str, Any]:
+    return {
+        "get": {
+            "tags": ["ca"],
+            "summary": "Certification practice statement (cps) or PKI disclosure statement (pds), in Polish",
+            "description": (
+                "The CPS is the target of the CPS qualifier in every certificate's policies "
+                "(RFC 5280 §4.2.1.4) unless ca.cps_uri names another; the PDS follows EN 319 411-1."
+            ),
+            "operationId": "getPolicyDocument",
+            "parameters": [
+                {
+                    "name": "name",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["cps", "pds"]},
+                    "description": "cps or pds",
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "HTML document (Polish)",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
                 },
-            }
-        },
+                "404": {"description": "No such document", "content": _PROBLEM},
+            },
+        }
     }
 
 
