@@ -120,6 +120,17 @@ def build_document() -> dict[str, Any]:
         },
         "portalToken": {**bearer, "description": "Portal-client token (stp_...) with the scope the operation names"},
     }
+    responses["Unavailable"] = {
+        "description": "The database or key store is not available now; nothing was changed. Retry after the "
+        "Retry-After seconds.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    responses["Unauthenticated"] = {
+        "description": "A bearer token was sent but is unknown, expired or disabled (or the operation needs one)",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
     _merge(paths, _config_paths(), "path", "config")
     for module in fragment_modules():
         _merge(paths, module.paths(), "path", module.__name__)
@@ -129,6 +140,7 @@ def build_document() -> dict[str, Any]:
             _merge(responses, module.responses(), "response", module.__name__)
         if hasattr(module, "security_schemes"):
             _merge(security_schemes, module.security_schemes(), "security scheme", module.__name__)
+    _document_edge_answers(paths)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -142,6 +154,27 @@ def build_document() -> dict[str, Any]:
         "components": {"schemas": schemas, "responses": responses, "securitySchemes": security_schemes},
         "paths": dict(sorted(paths.items())),
     }
+
+
+# Routes that need the database answer 503 + Retry-After while it is away (config.http_errors).
+_NEEDS_DATABASE = ("/api/", "/certs/", "/crl/")
+
+
+# Served by config.protocol_lane straight from WSGI: no authentication middleware.
+_LANE = {("/ocsp", "post"), ("/tsa", "post")}
+
+
+def _document_edge_answers(paths: dict[str, Any]) -> None:
+    """What the edge may answer on any route: 503 while the database is away, and 401 when a
+    bearer token is sent but unknown, expired or disabled (public routes included)."""
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            if path.startswith(_NEEDS_DATABASE):
+                operation["responses"].setdefault("503", {"$ref": "#/components/responses/Unavailable"})
+            if (path, method) not in _LANE:
+                operation["responses"].setdefault("401", {"$ref": "#/components/responses/Unauthenticated"})
 
 
 class OpenAPIResource:

@@ -80,6 +80,13 @@ class App(falcon.App):  # type: ignore[type-arg]
                 raw = env.get("CONTENT_LENGTH") or ""
                 length = int(raw) if raw.isascii() and raw.isdigit() else None
                 return self._answer(endpoint, length, env, start_response)
+        elif env.get("REQUEST_METHOD") == "OPTIONS" and self.post_endpoint(env.get("PATH_INFO", "").rstrip("/")):
+            # falcon's Allow lists the route's responders; POST is answered here, not by one of them.
+            def start_with_post(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                headers = [(k, f"{v}, POST" if k.lower() == "allow" and "POST" not in v else v) for k, v in headers]
+                return start_response(status, headers, exc_info)
+
+            return super().__call__(env, start_with_post)  # type: ignore[arg-type]
         return super().__call__(env, start_response)
 
     def _answer(

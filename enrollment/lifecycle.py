@@ -14,6 +14,7 @@ and the CA's change commit together.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -45,6 +46,10 @@ CITIZEN_REASONS = ("unspecified", "keyCompromise", "affiliationChanged", "supers
 OFFICER_REASONS = (*CITIZEN_REASONS, "privilegeWithdrawn")
 
 
+# An ID card (AAA999999) or a passport (AA9999999) number, as the header names it (blanks dropped).
+_DOCUMENT_NUMBER = re.compile(r"^(?:[A-Z]{3}[0-9]{6}|[A-Z]{2}[0-9]{7})$")
+
+
 @dataclass(frozen=True)
 class CitizenIdentity:
     """How the portal identified the citizen: a PESEL, else an identity-document number."""
@@ -61,6 +66,10 @@ class CitizenIdentity:
                 raise ValidationError.single("X-Citizen-Pesel", exc.message, "invalid_identifier") from None
         number = "".join((document or "").split()).upper()
         if number:  # a header of only blanks names nobody
+            if not _DOCUMENT_NUMBER.match(number):
+                raise ValidationError.single(
+                    "X-Citizen-Document", "must be an ID card or passport number", "invalid_identifier"
+                )
             return cls(document_number=number)
         raise ValidationError.single("X-Citizen-Pesel", "the portal must name the citizen it identified", "required")
 

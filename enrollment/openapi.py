@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from enrollment.authorization import MATRIX, Rule
+from enrollment.lifecycle import CITIZEN_REASONS, OFFICER_REASONS
 
 P = "/api/v1"
 REF = "#/components/schemas/"
@@ -31,24 +32,29 @@ _PARAMS = {
         "name": "serial",
         "in": "path",
         "required": True,
-        "schema": {"type": "string", "pattern": "^[0-9A-Fa-f]{2,40}$"},
-        "description": "certificate serial number, hex",
+        "schema": {"type": "string", "pattern": "^0*[1-9A-Fa-f][0-9A-Fa-f]*$", "maxLength": 40},
+        "description": "certificate serial number, hex (positive)",
     },
 }
+# The portal names the citizen it authenticated by exactly one of the two headers: the PESEL, or
+# for a citizen without one the ID card / passport number. OpenAPI cannot say "one of two
+# headers", so both are optional here and the 422 for neither (or an invalid PESEL) is documented.
 _CITIZEN_HEADERS = [
     {
         "name": "X-Citizen-Pesel",
         "in": "header",
         "required": False,
-        "schema": {"type": "string"},
-        "description": "PESEL of the citizen the portal authenticated (or X-Citizen-Document)",
+        "schema": {"type": "string", "pattern": "^[0-9]{11}$"},
+        "description": "PESEL of the citizen the portal authenticated; required unless X-Citizen-Document is sent "
+        "(neither, or a PESEL with a wrong check digit or date → 422 with field X-Citizen-Pesel)",
     },
     {
         "name": "X-Citizen-Document",
         "in": "header",
         "required": False,
-        "schema": {"type": "string"},
-        "description": "ID card or passport number, for a citizen without PESEL",
+        "schema": {"type": "string", "pattern": "^( *[A-Za-z]){2,3}( *[0-9]){6,7} *$"},
+        "description": "ID card (AAA999999) or passport (AA9999999) number, spaces ignored, only for a citizen "
+        "without PESEL (ignored when X-Citizen-Pesel is sent); another form → 422",
     },
 ]
 
@@ -61,7 +67,7 @@ _OPS: dict[
         _ref("LoginRequest"),
         "201",
         _ref("Session"),
-        ("401", "422", "429"),
+        ("400", "401", "422", "429"),
         [],
     ),
     (f"{P}/sessions/current", "DELETE"): ("Officer logout", None, "204", {}, (), []),
@@ -104,8 +110,15 @@ _OPS: dict[
         None,
         "200",
         _ref("ApplicationStatus"),
-        ("404",),
-        [{"name": "X-Tracking-Code", "in": "header", "required": True, "schema": {"type": "string"}}],
+        ("404", "429"),
+        [
+            {
+                "name": "X-Tracking-Code",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1},
+            }
+        ],
     ),
     (f"{P}/officer/applications/search", "POST"): (
         "Find applications of the officer's points",
@@ -173,7 +186,7 @@ _OPS: dict[
     ),
     (f"{P}/officer/certificates/{{serial}}/revoke", "POST"): (
         "Revoke with a reason",
-        _ref("RevokeRequest"),
+        _ref("OfficerRevokeRequest"),
         "200",
         _ref("CertificateStatus"),
         ("404", "409", "422"),
@@ -290,6 +303,10 @@ def paths() -> dict[str, Any]:
         if "public" not in rule.grants:
             op["responses"].setdefault("401", {"description": _STATUS_TEXT["401"], "content": PROBLEM})
             op["responses"].setdefault("403", {"description": _STATUS_TEXT["403"], "content": PROBLEM})
+        if request is not None:  # a body that is not JSON at all
+            op["responses"].setdefault("400", {"description": _STATUS_TEXT["400"], "content": PROBLEM})
+        if extra is _CITIZEN_HEADERS:
+            op["responses"].setdefault("422", {"description": _STATUS_TEXT["422"], "content": PROBLEM})
         if params:
             op["parameters"] = params
         if request is not None:
@@ -319,17 +336,24 @@ def _obj(required: list[str], **props: Any) -> dict[str, Any]:
 
 
 _S = {"type": "string"}
+_NE = {"type": "string", "minLength": 1}
+_SERIAL = {
+    "type": "string",
+    "pattern": "^0*[1-9A-Fa-f][0-9A-Fa-f]*$",
+    "maxLength": 40,
+    "description": "certificate serial number, hex (positive)",
+}
 _DT = {"type": "string", "format": "date-time"}
 
 
 def schemas() -> dict[str, Any]:
     address = _obj(
         ["street", "postal_code", "city"],
-        street=_S,
+        street=_NE,
         postal_code={"type": "string", "pattern": r"^\d{2}-\d{3}$"},
-        city=_S,
+        city=_NE,
     )
-    document = _obj(["type", "number"], type={"enum": ["id_card", "passport"]}, number=_S)
+    document = _obj(["type", "number"], type={"enum": ["id_card", "passport"]}, number=_NE)
     cert_status = _obj(
         ["issuer", "serial", "status"],
         issuer=_S,
@@ -353,7 +377,9 @@ def schemas() -> dict[str, Any]:
         certificates={"type": "array", "items": {"type": "object"}},
     )
     return {
-        "LoginRequest": _obj(["username", "password"], username=_S, password={"type": "string", "format": "password"}),
+        "LoginRequest": _obj(
+            ["username", "password"], username=_NE, password={"type": "string", "format": "password", "minLength": 1}
+        ),
         "Session": _obj(
             ["token", "expires_at"],
             token=_S,
@@ -378,22 +404,22 @@ def schemas() -> dict[str, Any]:
                 ),
             },
         ),
-        "AgreementText": _obj(["text"], text=_S),
+        "AgreementText": _obj(["text"], text=_NE),
         "AgreementVersion": _obj(["version", "sha256"], version={"type": "integer"}, sha256=_S),
         "Agreement": _obj(["version", "text"], version={"type": "integer"}, text=_S, sha256=_S, created_at=_DT),
         "ApplicationRequest": {
             **_obj(
                 ["given_names", "surname", "email", "phone", "address", "point_id", "key_generation"],
-                given_names=_S,
-                surname=_S,
+                given_names=_NE,
+                surname=_NE,
                 pesel={"type": "string", "pattern": r"^\d{11}$"},
                 identity_document=document,
                 email={"type": "string", "format": "email"},
-                phone=_S,
+                phone=_NE,
                 address=address,
                 point_id={"type": "integer"},
                 key_generation={"enum": ["csr", "point"]},
-                csr={"type": "string", "description": "PEM PKCS#10"},
+                csr={"type": "string", "minLength": 1, "description": "PEM PKCS#10"},
             ),
             "description": "Either pesel or identity_document; csr when key_generation is 'csr'.",
         },
@@ -409,14 +435,19 @@ def schemas() -> dict[str, Any]:
         "ApplicationList": _obj(["applications"], applications={"type": "array", "items": app_view}),
         "SearchRequest": {
             "type": "object",
-            "properties": {"reference": _S, "pesel": _S, "document_number": _S},
-            "description": "one of reference, pesel, document_number",
+            # An empty value counts as not given (the server ignores it).
+            "properties": {
+                "reference": _S,
+                "pesel": _S,
+                "document_number": _S,
+            },
+            "description": "one of reference, pesel, document_number (an empty value is ignored)",
         },
         "Evidence": _obj(["identity_checks"], identity_checks={"type": "array", "items": {"type": "object"}}),
         "IdentityCheckRequest": _obj(
             ["document_type", "document_number", "document_expiry", "data_match", "agreement_version"],
             document_type={"enum": ["id_card", "passport"]},
-            document_number=_S,
+            document_number=_NE,
             document_expiry={"type": "string", "format": "date"},
             data_match={"const": True},
             agreement_version={"type": "integer"},
@@ -441,34 +472,49 @@ def schemas() -> dict[str, Any]:
             not_after=_DT,
             certificate=_S,
             chain=_S,
-            revocation_code=_S,
+            revocation_code={
+                "type": "string",
+                "description": "shown once; the citizen sends it back as revocation_code to /self-service",
+            },
             pkcs12_url={"type": ["string", "null"]},
         ),
         "RevokeRequest": {
             "type": "object",
-            "properties": {
-                "reason": {
-                    "enum": [
-                        "unspecified",
-                        "keyCompromise",
-                        "affiliationChanged",
-                        "superseded",
-                        "cessationOfOperation",
-                        "privilegeWithdrawn",
-                        "cACompromise",
-                        "aACompromise",
-                    ]
-                }
-            },
+            "description": "A citizen's revocation (RFC 5280 §5.3.1 reasons a holder may give; default unspecified).",
+            "properties": {"reason": {"enum": list(CITIZEN_REASONS)}},
         },
-        "CodeRequest": _obj(["serial", "code"], serial=_S, code=_S, reason=_S),
+        "OfficerRevokeRequest": {
+            "type": "object",
+            "description": "An officer's revocation (default unspecified); cACompromise and aACompromise need the "
+            "ca_admin role, any other officer gets 422 for them.",
+            "properties": {"reason": {"enum": [*OFFICER_REASONS, "cACompromise", "aACompromise"]}},
+        },
+        "CodeRequest": {
+            **_obj(
+                ["serial", "revocation_code"],
+                serial=_SERIAL,
+                revocation_code={
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "the revocation_code handed over at issuance",
+                },
+                code={
+                    "type": "string",
+                    "minLength": 1,
+                    "deprecated": True,
+                    "description": "former name of revocation_code, still read when revocation_code is absent",
+                },
+                reason={"enum": list(CITIZEN_REASONS), "description": "revoke only; default unspecified"},
+            ),
+        },
         "CertificateStatus": cert_status,
         "RenewalRequest": _obj(
             ["serial", "csr", "signature"],
-            serial=_S,
-            csr={"type": "string", "description": "PEM PKCS#10"},
+            serial=_SERIAL,
+            csr={"type": "string", "minLength": 1, "description": "PEM PKCS#10"},
             signature={
                 "type": "string",
+                "minLength": 1,
                 "contentEncoding": "base64",
                 "description": "signature over the CSR's DER by the current certificate's key",
             },

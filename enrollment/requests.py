@@ -127,9 +127,10 @@ class CodeRequest:
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> CodeRequest:
         serial = serial_of(body.get("serial"))
-        code = body.get("code")
+        # revocation_code: the name issuance hands it out under; "code" is its former name, still read.
+        code = body.get("revocation_code", body.get("code"))
         if not isinstance(code, str) or not code.strip():
-            raise ValidationError.single("code", "the revocation code is required", "required")
+            raise ValidationError.single("revocation_code", "the revocation code is required", "required")
         return cls(serial, code)
 
 

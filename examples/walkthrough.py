@@ -248,7 +248,7 @@ class Walkthrough:
             "POST",
             "/api/v1/self-service/suspend",
             200,
-            json={"serial": serial, "code": code},
+            json={"serial": serial, "revocation_code": code},
         )
         self.call(
             "citizen (portal): resume",
@@ -263,7 +263,7 @@ class Walkthrough:
             "POST",
             "/api/v1/self-service/revoke",
             200,
-            json={"serial": serial, "code": code, "reason": "keyCompromise"},
+            json={"serial": serial, "revocation_code": code, "reason": "keyCompromise"},
         )
         self.write("revoked.pem", issued_csr["certificate"])
         self.call(
@@ -271,7 +271,7 @@ class Walkthrough:
             "POST",
             "/api/v1/self-service/suspend",
             200,
-            json={"serial": issued_p12["serial"], "code": issued_p12["revocation_code"]},
+            json={"serial": issued_p12["serial"], "revocation_code": issued_p12["revocation_code"]},
         )
         self.write("suspended.pem", issued_p12["certificate"])
         self.call("officer: logout", "DELETE", "/api/v1/sessions/current", 204, officer)

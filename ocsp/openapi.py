@@ -12,6 +12,13 @@ _OCSP_RESPONSE = {
     "content": {"application/ocsp-response": {"schema": {"$ref": "#/components/schemas/OCSPResponseDER"}}},
 }
 
+# The database (or the signer) is away: RFC 6960 §2.3 tryLater, HTTP 503 with Retry-After.
+_TRY_LATER = {
+    **_OCSP_RESPONSE,
+    "description": "tryLater (RFC 6960 §2.3): the status cannot be read or signed now",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+}
+
 
 def paths() -> dict[str, Any]:
     return {"/ocsp": {"post": _post(), "get": _get_empty()}, "/ocsp/{encoded}": {"get": _get()}}
@@ -23,7 +30,8 @@ def _post() -> dict[str, Any]:
         "summary": "OCSP request (RFC 6960 Appendix A.1, POST); not cacheable",
         "operationId": "ocspPost",
         "requestBody": {
-            "required": True,
+            # Not required for an answer: a missing body is answered in OCSP (malformedRequest).
+            "required": False,
             "content": {"application/ocsp-request": {"schema": {"$ref": "#/components/schemas/OCSPRequestDER"}}},
         },
         "responses": {
@@ -32,6 +40,7 @@ def _post() -> dict[str, Any]:
                 **_OCSP_RESPONSE,
                 "description": "Body larger than ocsp.max_request_bytes (malformedRequest)",
             },
+            "503": _TRY_LATER,
         },
     }
 
@@ -74,6 +83,7 @@ def _get() -> dict[str, Any]:
                 },
             },
             "304": {"description": "Not modified (If-None-Match)"},
+            "503": _TRY_LATER,
         },
     }
 

@@ -19,12 +19,18 @@ def paths() -> dict[str, Any]:
                 ),
                 "operationId": "tsaTimestamp",
                 "requestBody": {
-                    "required": True,
+                    # Not required for an answer: a missing body is answered in RFC 3161 (rejection).
+                    "required": False,
                     "content": {"application/timestamp-query": {"schema": {"type": "string", "format": "binary"}}},
                 },
                 "responses": {
                     "200": {"description": "TimeStampResp (granted or rejection)", "content": reply},
-                    "503": {"description": "TimeStampResp with failInfo systemFailure", "content": reply},
+                    "503": {
+                        "description": "TimeStampResp with failInfo systemFailure (key, clock source or database "
+                        "away); nothing was issued",
+                        "content": reply,
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+                    },
                 },
             }
         }

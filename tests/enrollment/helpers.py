@@ -16,6 +16,7 @@ from core.clock import Clock
 from core.signing import sign_data
 from enrollment.admin import Administration
 from enrollment.settings import EnrollmentSettings
+from tests.config.openapi_check import check_response
 
 # Officers' passwords in tests (policy: 8+, lower, upper, digit, not the username).
 PASSWORD = "Haslo-Testowe-2026"
@@ -152,7 +153,7 @@ class API:
 
     def login(self, username: str, password: str = PASSWORD) -> str:
         if username not in self._sessions:
-            r = self.client.simulate_post("/api/v1/sessions", json={"username": username, "password": password})
+            r = self.call("POST", "/api/v1/sessions", json={"username": username, "password": password})
             assert r.status_code == 201, r.json
             self._sessions[username] = remember(r.json["token"])
         return self._sessions[username]
@@ -169,4 +170,7 @@ class API:
         return {"Authorization": f"Bearer {token}", **extra}
 
     def call(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> testing.Result:
-        return self.client.simulate_request(method, path, headers=headers or {}, **kwargs)
+        """A request whose answer is checked against the served OpenAPI document (the contract)."""
+        result = self.client.simulate_request(method, path, headers=headers or {}, **kwargs)
+        check_response(method, path, result.status_code, result.headers.get("content-type"), result.content)
+        return result
