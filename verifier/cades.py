@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
@@ -42,6 +43,7 @@ from verifier.detect import Part, check_der_nesting, cms_der
 from verifier.environment import VerificationEnvironment
 from verifier.errors import UnparseableDocumentError
 from verifier.listed import find_listing, listing_verdict
+from verifier.paths import policy_verdict
 from verifier.policy import SIGNER_KEY_USAGE, VerificationContexts
 from verifier.report import (
     PASSED,
@@ -369,22 +371,12 @@ async def report_from_status(
     crls: list[asn1_crl.CertificateList] | None = None,
     ocsps: list[asn1_ocsp.OCSPResponse] | None = None,
     baseline: tuple[LevelCheck, ...] = (),
+    archive_poe: datetime | None = None,
 ) -> SignatureReport:
-    verdict = await refine_chain_verdict(verdict_from_status(status), contexts.signer, status.signing_cert)
-    listing = find_listing(status.validation_path, env.trust.crls, env.moment) if status.validation_path else None
-    if listing is not None and verdict.indication is not Indication.TOTAL_FAILED:
-        # A consulted source that lists the certificate is the precise reason, whatever else
-        # (missing revocation data in "require" mode) path validation reported.
-        verdict = listing_verdict(listing)
-    if verdict.sub_indication in POE_RESOLVABLE and has_valid_timestamp(status):
-        assert status.timestamp_validity is not None
-        poe = ensure_utc(status.timestamp_validity.timestamp)
-        later = await env.signer_valid_at(status.signing_cert, poe, certs, crls or (), ocsps or ())
-        if later is not None and find_listing(later[1], env.trust.crls, poe) is None:
-            verdict, (contexts, _path) = PASSED, later
-            extra_warnings = (*extra_warnings, POE_WARNING)
-        # Otherwise the proof of existence is not before the revocation: the indication stays
-        # INDETERMINATE/REVOKED_NO_POE (EN 319 102-1 §5.5.4); it does not prove a later creation.
+    verdict, contexts, poe_warnings = await _signer_verdict(
+        status, env, contexts, certs, crls or [], ocsps or [], archive_poe
+    )
+    extra_warnings = (*extra_warnings, *poe_warnings)
     if extra_verdicts is not None and verdict.indication is not Indication.TOTAL_FAILED:
         verdict = worst([verdict, *extra_verdicts()])
     timestamps: list[TimestampInfo] = []
@@ -414,3 +406,37 @@ async def report_from_status(
         warnings=tuple(warnings),
         baseline=baseline,
     )
+
+
+async def _signer_verdict(
+    status: StandardCMSSignatureStatus,
+    env: VerificationEnvironment,
+    contexts: VerificationContexts,
+    certs: list[asn1_x509.Certificate],
+    crls: list[asn1_crl.CertificateList],
+    ocsps: list[asn1_ocsp.OCSPResponse],
+    archive_poe: datetime | None = None,
+) -> tuple[Verdict, VerificationContexts, tuple[str, ...]]:
+    """EN 319 102-1 §5.2.6, §5.5.4 and §5.6.2 for a pyHanko status: the verdict, the contexts whose
+    evidence the report shows, and the proof-of-existence warning when one resolved a problem.
+    The proof of existence is the signature timestamp or else ``archive_poe`` (the earliest valid
+    archive / document timestamp covering the signature)."""
+    warnings: tuple[str, ...] = ()
+    verdict = await refine_chain_verdict(verdict_from_status(status), contexts.signer, status.signing_cert)
+    listing = find_listing(status.validation_path, env.trust.crls, env.moment) if status.validation_path else None
+    policy = await policy_verdict(status.validation_path, contexts.signer, env.trust)
+    if policy is not None and verdict.indication is Indication.TOTAL_PASSED:
+        verdict = policy
+    if listing is not None and verdict.indication is not Indication.TOTAL_FAILED:
+        # A consulted source that lists the certificate is the precise reason, whatever else
+        # (missing revocation data in "require" mode) path validation reported.
+        verdict = listing_verdict(listing)
+    poe = ensure_utc(status.timestamp_validity.timestamp) if has_valid_timestamp(status) else archive_poe  # type: ignore[union-attr]
+    if verdict.sub_indication in POE_RESOLVABLE and poe is not None:
+        later = await env.signer_valid_at(status.signing_cert, poe, certs, crls, ocsps)
+        if later is not None and find_listing(later[1], env.trust.crls, poe) is None:
+            verdict, (contexts, _path) = PASSED, later
+            warnings = (POE_WARNING,)
+        # Otherwise the proof of existence is not before the revocation: the indication stays
+        # INDETERMINATE/REVOKED_NO_POE (EN 319 102-1 §5.5.4); it does not prove a later creation.
+    return verdict, contexts, warnings

@@ -69,6 +69,7 @@ class VerificationEnvironment:
             later.signer,
             key_usage_settings=SIGNER_KEY_USAGE,
             paths=later.signer.path_builder.async_build_paths_lazy(cert),
+            pkix_validation_params=self.trust.policy.pkix_params(),
         )
         if result.error_subindic is None and result.success_result is not None:
             return later, result.success_result

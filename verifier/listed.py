@@ -34,6 +34,7 @@ from verifier.common import PARSE_ERRORS, SUSPENDED
 from verifier.report import Indication, SubIndication, Verdict
 
 _CRL_ERRORS: tuple[type[BaseException], ...] = (InvalidSignature, TypeError, *PARSE_ERRORS)
+_REASON_ERRORS: tuple[type[BaseException], ...] = (x509.ExtensionNotFound, *PARSE_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -95,24 +96,63 @@ def _listed(
         if status.kind == "revoked" and status.revoked_at is not None and ensure_utc(status.revoked_at) <= at:
             on_hold = status.reason is x509.ReasonFlags.certificate_hold
             return Listing("CA registry", ensure_utc(status.revoked_at), on_hold, ca)
-    issuer_crypto = x509.load_der_x509_certificate(issuer.dump())
-    for crl in crls:
-        if crl.issuer.public_bytes() != subject.issuer.dump():
-            continue
-        try:
-            if not crl.is_signature_valid(issuer_crypto.public_key()):  # type: ignore[arg-type]
-                continue
-        except _CRL_ERRORS:
-            continue
-        entry = crl.get_revoked_certificate_by_serial_number(subject.serial_number)
-        if entry is not None and entry.revocation_date_utc <= at:
-            return Listing("configured CRL", entry.revocation_date_utc, _on_hold(entry), ca)
+    try:
+        issuer_key = x509.load_der_x509_certificate(issuer.dump()).public_key()
+    except PARSE_ERRORS:  # e.g. DSA with inherited parameters: nothing to verify a CRL with
+        return None
+    usable = [c for c in crls if _usable(c, subject, issuer_key)]
+    full = [c for c in usable if not _is_delta(c)]
+    deltas = [c for c in usable if _is_delta(c)]
+    entry: x509.RevokedCertificate | None = None
+    for crl in full:
+        entry = entry or _entry(crl, subject.serial_number)
+    for crl in deltas:  # RFC 5280 §5.2.4: a delta CRL updates its base (removeFromCRL lifts a hold)
+        change = _entry(crl, subject.serial_number)
+        if change is not None:
+            entry = None if _reason(change) is x509.ReasonFlags.remove_from_crl else change
+    if entry is not None and entry.revocation_date_utc <= at:
+        return Listing(
+            "configured CRL", entry.revocation_date_utc, _reason(entry) is x509.ReasonFlags.certificate_hold, ca
+        )
     return None
 
 
-def _on_hold(entry: x509.RevokedCertificate) -> bool:
+# RFC 5280 §5.2 / §5.3: a CRL with an unrecognised critical extension (or entry extension) must
+# not be used. Scoped CRLs (issuing distribution point) and indirect CRLs are left to the path
+# validator, which interprets them.
+_KNOWN_CRITICAL = {x509.oid.ExtensionOID.DELTA_CRL_INDICATOR}
+_KNOWN_ENTRY_CRITICAL = {x509.oid.CRLEntryExtensionOID.CRL_REASON, x509.oid.CRLEntryExtensionOID.INVALIDITY_DATE}
+
+
+def _usable(crl: x509.CertificateRevocationList, subject: asn1_x509.Certificate, issuer_key: Any) -> bool:
     try:
-        reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
-    except x509.ExtensionNotFound:
+        if crl.issuer.public_bytes() != subject.issuer.dump() or not crl.is_signature_valid(issuer_key):
+            return False
+        if any(e.oid == x509.oid.ExtensionOID.ISSUING_DISTRIBUTION_POINT for e in crl.extensions):
+            return False
+        if any(e.critical and e.oid not in _KNOWN_CRITICAL for e in crl.extensions):
+            return False
+        return not any(
+            ext.critical and ext.oid not in _KNOWN_ENTRY_CRITICAL for entry in crl for ext in entry.extensions
+        )
+    except _CRL_ERRORS:
         return False
-    return reason is x509.ReasonFlags.certificate_hold
+
+
+def _is_delta(crl: x509.CertificateRevocationList) -> bool:
+    return any(e.oid == x509.oid.ExtensionOID.DELTA_CRL_INDICATOR for e in crl.extensions)
+
+
+def _entry(crl: x509.CertificateRevocationList, serial: int) -> x509.RevokedCertificate | None:
+    try:
+        # cryptography looks up non-negative serials only (RFC 5280 §4.1.2.2 wants positive ones).
+        return crl.get_revoked_certificate_by_serial_number(serial)
+    except _CRL_ERRORS:
+        return None
+
+
+def _reason(entry: x509.RevokedCertificate) -> x509.ReasonFlags | None:
+    try:
+        return entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+    except _REASON_ERRORS:
+        return None

@@ -50,6 +50,7 @@ def paths() -> dict[str, Any]:
                         "description": "The validation report",
                         "content": {
                             "application/json": {"schema": {"$ref": _REF + "ValidationReport"}},
+                            "application/xml": {"schema": {"type": "string", "description": "TS 119 102-2"}},
                             "application/pkcs7-mime": binary,
                         },
                     },
@@ -67,6 +68,13 @@ def paths() -> dict[str, Any]:
 
 def _parameters() -> list[dict[str, Any]]:
     return [
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "description": "etsi: the report in the ETSI TS 119 102-2 XML format (also with Accept: application/xml).",
+            "schema": {"type": "string", "enum": ["json", "etsi"], "default": "json"},
+        },
         {
             "name": "validation_time",
             "in": "query",

@@ -154,6 +154,11 @@ async def _validate_one(
     dss = _DSSData(dss_certs, dss_crls, dss_ocsps, has_dss)
     later_stamps = [ts for revision, ts in doc_timestamps if revision > sig.signed_revision]
     assessment, warnings = _pdf_shape(sig, has_dss, bool(later_stamps))
+    # EN 319 102-1 §5.6.2: a valid document (archive) timestamp over the signature proves it
+    # existed then; an invalid one proves nothing and is reported.
+    archive_times = [ts.time for ts in later_stamps if ts.indication is Indication.TOTAL_PASSED and ts.time]
+    if len(archive_times) < len(later_stamps):
+        warnings.append("a document timestamp after this signature does not validate")
     contexts = env.contexts(other_certs=[*dss.certs, *sig.other_embedded_certs], crls=dss.crls, ocsps=dss.ocsps)
     byte_ranges = _byte_ranges(sig)
     try:
@@ -188,6 +193,7 @@ async def _validate_one(
         crls=dss.crls,
         ocsps=dss.ocsps,
         baseline=assessment.checks,
+        archive_poe=min(archive_times) if archive_times else None,
     )
     return replace(report, timestamps=(*report.timestamps, *later_stamps)) if later_stamps else report
 

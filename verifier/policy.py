@@ -14,25 +14,72 @@ from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy, PKIXValidationParams
 
 from ca.hierarchy import authorities
 from core.errors import ConfigurationError
 from verifier.revocation import LocalOCSPFetcher, LocalRevocationSource, local_fetchers
-from verifier.settings import VerifierSettings
+from verifier.settings import ANY_POLICY, VerifierSettings
 
 # "SHA-1 and RSA < 2048 refused for new signatures" → CRYPTO_CONSTRAINTS_FAILURE.
-WEAK_HASHES = frozenset({"md2", "md5", "sha1"})
+WEAK_HASHES: frozenset[str] = frozenset({"md2", "md5", "sha1"})
 MIN_RSA_BITS = 2048
 
 # EN 319 412-2 §4.3.2: a signing certificate asserts nonRepudiation and/or digitalSignature.
 SIGNER_KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"}, match_all_key_usages=False)
 
 
+# DSA is refused for new signatures by default: no key is long enough.
+_DSA_REFUSED = 1 << 20
+
+
+@dataclass(frozen=True)
+class ValidationPolicy:
+    """RFC 5280 §6.1.1 initial inputs and the cryptographic constraints of one verifier."""
+
+    initial_policies: frozenset[str] = frozenset({"any_policy"})
+    explicit_policy: bool = False
+    inhibit_policy_mapping: bool = False
+    inhibit_any_policy: bool = False
+    weak_hashes: frozenset[str] = WEAK_HASHES
+    min_rsa_bits: int = MIN_RSA_BITS
+    min_dsa_bits: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: VerifierSettings) -> ValidationPolicy:
+        return cls(
+            initial_policies=frozenset("any_policy" if p == ANY_POLICY else p for p in settings.initial_policies),
+            explicit_policy=settings.explicit_policy,
+            inhibit_policy_mapping=settings.inhibit_policy_mapping,
+            inhibit_any_policy=settings.inhibit_any_policy,
+            weak_hashes=frozenset(settings.weak_hash_algorithms),
+            min_rsa_bits=settings.min_rsa_bits,
+            min_dsa_bits=settings.min_dsa_bits,
+        )
+
+    @property
+    def default_inputs(self) -> bool:
+        """The RFC 5280 defaults (any policy, nothing required or inhibited)."""
+        return self.pkix_params() == PKIXValidationParams()
+
+    def pkix_params(self) -> PKIXValidationParams:
+        return PKIXValidationParams(
+            user_initial_policy_set=self.initial_policies,
+            initial_policy_mapping_inhibit=self.inhibit_policy_mapping,
+            initial_explicit_policy=self.explicit_policy,
+            initial_any_policy_inhibit=self.inhibit_any_policy,
+        )
+
+    def algorithms(self) -> DisallowWeakAlgorithmsPolicy:
+        return DisallowWeakAlgorithmsPolicy(  # type: ignore[no-untyped-call]
+            weak_hash_algos=self.weak_hashes,
+            rsa_key_size_threshold=self.min_rsa_bits,
+            dsa_key_size_threshold=self.min_dsa_bits or _DSA_REFUSED,
+        )
+
+
 def algorithm_policy() -> DisallowWeakAlgorithmsPolicy:
-    return DisallowWeakAlgorithmsPolicy(  # type: ignore[no-untyped-call]
-        weak_hash_algos=WEAK_HASHES, rsa_key_size_threshold=MIN_RSA_BITS
-    )
+    return ValidationPolicy().algorithms()
 
 
 @dataclass(frozen=True)
@@ -45,6 +92,7 @@ class TrustStore:
     intermediates: tuple[asn1_x509.Certificate, ...]
     tsa_roots: tuple[asn1_x509.Certificate, ...]
     crls: tuple[asn1_crl.CertificateList, ...]
+    policy: ValidationPolicy = field(default_factory=ValidationPolicy)
 
 
 def _read_objects(path: str, key: str) -> list[bytes]:
@@ -90,7 +138,13 @@ class TrustLoader:
             own = tuple(asn1_x509.Certificate.load(ca.certificate_der) for ca in authorities("root"))
         intermediates = tuple(asn1_x509.Certificate.load(ca.certificate_der) for ca in authorities("issuing"))
         roots = own + self._extra
-        return TrustStore(roots=roots, intermediates=intermediates, tsa_roots=own + self._tsa, crls=self._crls)
+        return TrustStore(
+            roots=roots,
+            intermediates=intermediates,
+            tsa_roots=own + self._tsa,
+            crls=self._crls,
+            policy=ValidationPolicy.from_settings(self._settings),
+        )
 
 
 @dataclass
@@ -133,7 +187,7 @@ def build_contexts(
                 ocsps=ocsps,
                 revocation_mode=legacy_mode,
                 retroactive_revinfo=True,
-                algorithm_usage_policy=algorithm_policy(),
+                algorithm_usage_policy=trust.policy.algorithms(),
                 time_tolerance=timedelta(seconds=5),
             )
         fetchers, local = local_fetchers(source, trust.crls, moment)
@@ -149,7 +203,7 @@ def build_contexts(
             ocsps=ocsps,
             revocation_mode=legacy_mode,
             retroactive_revinfo=True,
-            algorithm_usage_policy=algorithm_policy(),
+            algorithm_usage_policy=trust.policy.algorithms(),
             time_tolerance=timedelta(seconds=5),
         )
 

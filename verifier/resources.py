@@ -11,6 +11,7 @@ from core.clock import ensure_utc
 from core.errors import ValidationError
 from verifier.detect import parse_submission
 from verifier.errors import DocumentTooLargeError, UnsupportedMediaTypeError
+from verifier.etsi_report import XML_REPORT_MEDIA_TYPE, to_etsi_xml
 from verifier.service import VerificationService, report_json
 from verifier.signing import SIGNED_REPORT_MEDIA_TYPE
 
@@ -31,12 +32,15 @@ class VerificationsResource:
         except UnsupportedMediaTypeError as exc:
             raise falcon.HTTPUnsupportedMediaType(description=exc.message) from None
         report = self.service.verify(submission, validation_time)
+        # ?format=etsi or Accept: application/xml → the TS 119 102-2 XML form of the same report.
+        etsi = req.get_param("format") == "etsi" or "application/xml" in (req.get_header("Accept") or "").lower()
+        body = to_etsi_xml(report) if etsi else report_json(report)
         if wants_signed:
             resp.content_type = SIGNED_REPORT_MEDIA_TYPE
-            resp.data = self.service.sign(report)
+            resp.data = self.service.sign(report, body)
         else:
-            resp.content_type = falcon.MEDIA_JSON
-            resp.data = report_json(report)
+            resp.content_type = XML_REPORT_MEDIA_TYPE if etsi else falcon.MEDIA_JSON
+            resp.data = body
         resp.cache_control = ["no-store"]
 
 

@@ -100,15 +100,16 @@ class VerificationService:
             return await validate_xml(parse_xml(submission.signature), env, detached, max_signatures=limit)
         return await validate_cms(load_signed_data(submission.signature), env, detached, max_signatures=limit)
 
-    def sign(self, report: ValidationReport) -> bytes:
-        """The report JSON as CMS SignedData by ``verifier.report_signer`` (see :mod:`verifier.signing`)."""
+    def sign(self, report: ValidationReport, payload: bytes | None = None) -> bytes:
+        """The report as CMS SignedData by ``verifier.report_signer`` (see :mod:`verifier.signing`):
+        its JSON, or ``payload`` (the same report in another form, e.g. TS 119 102-2 XML)."""
         try:
             row = authority(self.settings.report_signer)
         except AuthorityNotFoundError:
             raise ReportSigningError(f"report signer {self.settings.report_signer!r} does not exist") from None
         key = self._key_store().find(row.key_label)
         certificate = x509.load_der_x509_certificate(bytes(row.certificate_der))
-        return sign_report(report_json(report), key, certificate, self.clock.now())
+        return sign_report(payload if payload is not None else report_json(report), key, certificate, self.clock.now())
 
 
 def _with_time_warnings(report: SignatureReport, moment: datetime) -> SignatureReport:

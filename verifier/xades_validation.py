@@ -18,9 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree  # type: ignore[import-untyped]
-from pyhanko.sign.ades.report import AdESFailure
 from pyhanko.sign.validation import errors as ph_errors
-from pyhanko.sign.validation.generic_cms import validate_cert_usage, validate_tst_signed_data
+from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
@@ -30,16 +29,14 @@ from verifier.common import (
     POE_RESOLVABLE,
     POE_WARNING,
     certificate_info,
-    refine_chain_verdict,
-    revoked_verdict,
     signer_identity,
     timestamp_info,
-    verdict_from_ades,
 )
 from verifier.detect import Part
 from verifier.environment import VerificationEnvironment
-from verifier.listed import Listing, find_listing, listing_verdict
-from verifier.policy import MIN_RSA_BITS, SIGNER_KEY_USAGE, VerificationContexts
+from verifier.listed import find_listing
+from verifier.paths import PathOutcome, validate_certificate_path
+from verifier.policy import MIN_RSA_BITS, VerificationContexts
 from verifier.report import PASSED, Coverage, Indication, SignatureReport, SubIndication, TimestampInfo, Verdict
 from verifier.xades_parsing import (
     NS,
@@ -147,20 +144,13 @@ async def _validate_path(
     contexts = env.contexts(other_certs=chain_certs, crls=crls, ocsps=ocsps)
     signer = _Signer(asn1_x509.Certificate.load(cert.public_bytes(_DER)), chain_certs, crls, ocsps, contexts)
     stamps = await _timestamps(signature, contexts)
-    result = await validate_cert_usage(
-        signer.cert,
-        contexts.signer,
-        key_usage_settings=SIGNER_KEY_USAGE,
-        paths=contexts.signer.path_builder.async_build_paths_lazy(signer.cert),
-    )
-    path = result.success_result or result.error_path
-    listing = find_listing(path, env.trust.crls, env.moment) if path is not None else None
-    trust, later = await _path_verdict(result, listing, signer, stamps, env)
+    checked = await validate_certificate_path(signer.cert, contexts.signer, env.trust, env.moment)
+    path = checked.path
+    trust, later = await _with_poe(checked, signer, stamps, env)
     if later is not None:
         contexts, path = later
         outcome.warnings.append(POE_WARNING)
-    if trust is not None:
-        outcome.add(trust)
+    outcome.add(trust)
     if any(not ok for _, ok in stamps):
         outcome.add(
             Verdict(
@@ -176,57 +166,21 @@ async def _validate_path(
     return chain, tuple(ts for ts, _ in stamps), env.evidence(contexts)
 
 
-async def _trust_verdict(
-    result: Any, signer: _Signer, stamps: list[tuple[TimestampInfo, bool]], env: VerificationEnvironment
+async def _with_poe(
+    checked: PathOutcome, signer: _Signer, stamps: list[tuple[TimestampInfo, bool]], env: VerificationEnvironment
 ) -> tuple[Verdict, Any]:
-    """The verdict of a failed path validation, and (contexts, path) when a valid signature
-    timestamp proves existence at a time the signer was still valid (EN 319 102-1 §5.5.4)."""
-    trust = verdict_from_ades(result.error_subindic, "certificate validation failed")
-    if trust.sub_indication is SubIndication.REVOKED_NO_POE:
-        trust = revoked_verdict(result.revo_details, None)
-    trust = await refine_chain_verdict(trust, signer.contexts.signer, signer.cert)
+    """The path verdict and, when a valid signature timestamp proves existence at a time the
+    signer was still valid (EN 319 102-1 §5.5.4), PASSED with the (contexts, path) at that time."""
     valid_stamps = [ts.time for ts, ok in stamps if ok and ts.time is not None]
-    if trust.sub_indication in POE_RESOLVABLE and valid_stamps:
-        later = await env.signer_valid_at(signer.cert, min(valid_stamps), signer.chain_certs, signer.crls, signer.ocsps)
-        if later is not None:
-            return PASSED, later
-    return trust, None
-
-
-async def _path_verdict(
-    result: Any,
-    listing: Listing | None,
-    signer: _Signer,
-    stamps: list[tuple[TimestampInfo, bool]],
-    env: VerificationEnvironment,
-) -> tuple[Verdict | None, Any]:
-    """The verdict of path validation (None when it passed) and, when a proof of existence
-    resolved a problem, the (contexts, path) at that time."""
-    if listing is not None:
-        failed = result.error_subindic is not None and isinstance(result.error_subindic, AdESFailure)
-        if not failed:
-            return await _listed_with_poe(listing, signer, stamps, env)
-    if result.error_subindic is not None:
-        return await _trust_verdict(result, signer, stamps, env)
-    if result.success_result is None:
-        return Verdict(
-            Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, "no chain to a trust anchor"
-        ), None
-    return None, None
-
-
-async def _listed_with_poe(
-    listing: Listing, signer: _Signer, stamps: list[tuple[TimestampInfo, bool]], env: VerificationEnvironment
-) -> tuple[Verdict, Any]:
-    """A certificate listed by a consulted source (:mod:`verifier.listed`); a valid signature
-    timestamp before the listing is a proof of existence that resolves it (EN 319 102-1 §5.5.4)."""
-    valid_stamps = [ts.time for ts, ok in stamps if ok and ts.time is not None]
-    if valid_stamps and min(valid_stamps) < listing.revoked_at:
-        poe = min(valid_stamps)
-        later = await env.signer_valid_at(signer.cert, poe, signer.chain_certs, signer.crls, signer.ocsps)
-        if later is not None and find_listing(later[1], env.trust.crls, poe) is None:
-            return PASSED, later
-    return listing_verdict(listing), None
+    if checked.verdict.sub_indication not in POE_RESOLVABLE or not valid_stamps:
+        return checked.verdict, None
+    poe = min(valid_stamps)
+    if checked.listing is not None and poe >= checked.listing.revoked_at:
+        return checked.verdict, None
+    later = await env.signer_valid_at(signer.cert, poe, signer.chain_certs, signer.crls, signer.ocsps)
+    if later is not None and find_listing(later[1], env.trust.crls, poe) is None:
+        return PASSED, later
+    return checked.verdict, None
 
 
 async def _timestamps(signature: etree._Element, env_contexts: Any) -> list[tuple[TimestampInfo, bool]]:

@@ -231,3 +231,62 @@ def test_timestamp_before_revocation_is_proof_of_existence(verify, vpki, clock, 
     report = verify(pades_sign(twin, timestamper=after), PDF)
     # A signature timestamp after the revocation proves existence then, not creation after it.
     assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE")
+
+
+def _lt(signed: bytes, clock, key_store) -> bytes:  # type: ignore[no-untyped-def]
+    """pyHanko adds the validation data (DSS) gathered from the local revocation source."""
+    import asyncio
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.dss import async_add_validation_info
+
+    from verifier.policy import TrustLoader, build_contexts
+    from verifier.revocation import LocalRevocationSource
+    from verifier.settings import VerifierSettings
+
+    source = LocalRevocationSource(lambda: key_store, clock, timedelta(hours=1))
+    contexts = build_contexts(TrustLoader(VerifierSettings()).load(), mode="require", moment=clock.now(), source=source)
+    embedded = PdfFileReader(BytesIO(signed)).embedded_signatures[0]
+    return asyncio.run(async_add_validation_info(embedded, contexts.signer, output=BytesIO())).getvalue()  # type: ignore[no-any-return]
+
+
+def _document_timestamp(pdf: bytes, stamper) -> bytes:  # type: ignore[no-untyped-def]
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+
+    out = PdfTimeStamper(stamper).timestamp_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), "sha256")
+    return out.getvalue()  # type: ignore[no-any-return]
+
+
+def test_pades_b_lta_by_pyhanko_document_timestamp_is_proof_of_existence(
+    verify, vpki, clock, key_store, tmp_path
+) -> None:
+    """EN 319 142-1 B-LTA made by pyHanko (signature, DSS, document timestamp). EN 319 102-1 §5.6.2:
+    the document (archive) timestamp proves the signature existed before the signer's later
+    revocation, so the signature stays valid; without it the same signature is REVOKED_NO_POE."""
+    from pyhanko.sign.timestamps import DummyTimeStamper
+
+    from ca.models import Certificate
+    from ca.serials import to_hex
+
+    signer = issue_citizen(vpki, tmp_path / "lta")
+    tsa_cert, tsa_key = rsa_tsa(vpki)
+    lt = _lt(pades_sign(signer), clock, key_store)  # no signature timestamp: B-B + DSS
+    lta = _document_timestamp(lt, DummyTimeStamper(tsa_cert=tsa_cert, tsa_key=tsa_key, fixed_dt=clock.now()))
+    sig = verify(lta, PDF).signatures[0]
+    assert (sig.indication, sig.level) == ("TOTAL_PASSED", "B-LTA"), sig
+    assert any(t.kind == "document" and t.indication == "TOTAL_PASSED" for t in sig.timestamps)
+
+    clock.advance(days=2)
+    revoked_at = clock.now() - timedelta(days=1)
+    Certificate.update(revocation_reason="keyCompromise", revoked_at=revoked_at, status_changed_at=revoked_at).where(
+        Certificate.serial == to_hex(signer.cert.serial_number)
+    ).execute()
+    later = verify(lta, PDF).signatures[0]
+    assert later.indication == "TOTAL_PASSED", later
+    assert any("proof of existence" in w for w in later.warnings)
+    without = verify(lt, PDF).signatures[0]
+    assert (without.indication, without.sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE")

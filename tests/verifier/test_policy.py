@@ -162,9 +162,24 @@ def test_forged_crl_listing_is_ignored(vpki, tmp_path, clock, key_store) -> None
     assert report.indication == "TOTAL_PASSED", report.to_dict()
 
 
+def test_initial_policy_inputs_apply_to_signatures(citizen, tmp_path, clock, key_store) -> None:
+    """RFC 5280 §6.1.1 (c) and (f): a policy requiring an explicit certificate policy the signer's
+    chain does not assert → INDETERMINATE/CHAIN_CONSTRAINTS_FAILURE; the defaults pass."""
+    signed = _signed(citizen, tmp_path)
+    strict = _service(clock, key_store, initial_policies=("1.2.3.4.5",), explicit_policy=True)
+    sig = strict.verify(parse_submission("application/cms", signed)).signatures[0]
+    assert (sig.indication, sig.sub_indication) == ("INDETERMINATE", "CHAIN_CONSTRAINTS_FAILURE")
+    assert _service(clock, key_store).verify(parse_submission("application/cms", signed)).indication == "TOTAL_PASSED"
+
+
 @pytest.mark.parametrize(
     "kwargs,key",
     [
+        ({"initial_policies": ("not-an-oid",)}, "verifier.initial_policies"),
+        ({"initial_policies": ()}, "verifier.initial_policies"),
+        ({"weak_hash_algorithms": ("crc32",)}, "verifier.weak_hash_algorithms"),
+        ({"min_rsa_bits": 512}, "verifier.min_rsa_bits"),
+        ({"min_dsa_bits": 512}, "verifier.min_dsa_bits"),
         ({"revocation_mode": "sometimes"}, "verifier.revocation_mode"),
         ({"max_document_bytes": 10}, "verifier.max_document_bytes"),
         ({"report_signer": " "}, "verifier.report_signer"),

@@ -1,0 +1,118 @@
+"""The validation report in the ETSI TS 119 102-2 (v1.2.1) XML format.
+
+One ``vr:SignatureValidationReport`` per signature: identifier, validation time and best
+signature time, the signer's certificate, and the main and sub-indication as the URIs of
+TS 119 102-2 §5.1 (``urn:etsi:019102:mainindication:…``, ``urn:etsi:019102:subindication:…``).
+Certificates of the chains are validation objects (``vr:SignatureValidationObjects``) identified by
+their SHA-256 digest. The schema is kept in ``verifier/schemas`` (see its README for the sources).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from lxml import etree  # type: ignore[import-untyped]
+
+from verifier.report import CertificateInfo, Indication, SignatureReport, ValidationReport
+
+VR = "http://uri.etsi.org/19102/v1.2.1#"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+_MAIN = {
+    Indication.TOTAL_PASSED: "urn:etsi:019102:mainindication:total-passed",
+    Indication.TOTAL_FAILED: "urn:etsi:019102:mainindication:total-failed",
+    Indication.INDETERMINATE: "urn:etsi:019102:mainindication:indeterminate",
+}
+_SUB = "urn:etsi:019102:subindication:"
+_CERTIFICATE = "urn:etsi:019102:validationObject:certificate"
+_POE_VALIDATION = "urn:etsi:019102:poetype:validation"
+_POE_PROVIDED = "urn:etsi:019102:poetype:provided"
+XML_REPORT_MEDIA_TYPE = "application/xml"
+
+
+def _el(parent: Any, name: str, text: str | None = None, **attributes: str) -> Any:
+    element = etree.SubElement(parent, f"{{{VR}}}{name}", attributes)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _time(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _certificate_id(cert: CertificateInfo | None, fingerprint: str | None = None) -> str:
+    return "C-" + (fingerprint or (cert.fingerprint_sha256 if cert else "")).replace(":", "").upper()
+
+
+def to_etsi_xml(report: ValidationReport) -> bytes:
+    """The report as a TS 119 102-2 ``vr:ValidationReport`` document (UTF-8)."""
+    root = etree.Element(f"{{{VR}}}ValidationReport", nsmap={"vr": VR, "ds": DS})
+    objects: dict[str, CertificateInfo] = {}
+    for index, signature in enumerate(report.signatures):
+        for cert in signature.certificate_chain:
+            objects.setdefault(_certificate_id(cert), cert)
+        _signature_report(root, signature, index, report.validation_time)
+    if objects:
+        listing = _el(root, "SignatureValidationObjects")
+        for object_id, cert in objects.items():
+            _validation_object(listing, object_id, cert)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def _signature_report(root: Any, signature: SignatureReport, index: int, validation_time: datetime) -> None:
+    node = _el(root, "SignatureValidationReport")
+    identifier = _el(node, "SignatureIdentifier", id=f"S-{index}")
+    _el(identifier, "HashOnly", "false")
+    _el(identifier, "DocHashOnly", "false")
+    _el(identifier, "DAIdentifier", signature.id)
+    times = _el(node, "ValidationTimeInfo")
+    _el(times, "ValidationTime", _time(validation_time))
+    best = _el(times, "BestSignatureTime")
+    stamped = [t.time for t in signature.timestamps if t.indication is Indication.TOTAL_PASSED and t.time]
+    _el(best, "POETime", _time(min(stamped) if stamped else validation_time))
+    _el(best, "TypeOfProof", _POE_PROVIDED if stamped else _POE_VALIDATION)
+    if signature.signer is not None and signature.certificate_chain:
+        signer = _el(node, "SignerInformation")
+        _el(signer, "SignerCertificate", VOReference=_certificate_id(signature.certificate_chain[0]))
+        if signature.signer.name:
+            _el(signer, "Signer", signature.signer.name)
+    status = _el(node, "SignatureValidationStatus")
+    _el(status, "MainIndication", _MAIN[signature.indication])
+    if signature.sub_indication is not None:
+        _el(status, "SubIndication", _SUB + signature.sub_indication.value)
+
+
+def _validation_object(listing: Any, object_id: str, cert: CertificateInfo) -> None:
+    item = _el(listing, "ValidationObject", id=object_id)
+    _el(item, "ObjectType", _CERTIFICATE)
+    representation = _el(item, "ValidationObjectRepresentation")
+    digest = _el(representation, "DigestAlgAndValue")
+    method = etree.SubElement(digest, f"{{{DS}}}DigestMethod")
+    method.set("Algorithm", _SHA256)
+    value = etree.SubElement(digest, f"{{{DS}}}DigestValue")
+    value.text = base64.b64encode(bytes.fromhex(cert.fingerprint_sha256.replace(":", ""))).decode("ascii")
+
+
+class _LocalSchemas(etree.Resolver):  # type: ignore[misc]
+    """Resolves the one remote import of the schemas (xml.xsd) to the copy kept here."""
+
+    def resolve(self, url: str, public_id: str, context: Any) -> Any:
+        if url.endswith("/xml.xsd"):
+            return self.resolve_filename(str(_schema_dir() / "w3c" / "xml.xsd"), context)
+        return None
+
+
+def _schema_dir() -> Any:
+    return resources.files("verifier").joinpath("schemas")
+
+
+def schema() -> etree.XMLSchema:
+    """The TS 119 102-2 schema, loaded from ``verifier/schemas`` without network access."""
+    parser = etree.XMLParser(no_network=True, resolve_entities=False)
+    parser.resolvers.add(_LocalSchemas())
+    document = etree.parse(str(_schema_dir() / "etsi" / "ts_11910202.xsd"), parser)
+    return etree.XMLSchema(document)
