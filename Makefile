@@ -31,7 +31,7 @@ run: $(STAMP)
 	  $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(DEMO_PIN) && \
 	  echo "created the demo key-store passphrase in $(DEMO_PIN)"; }
 	$(BIN)/sekap-trust demo prepare
-	exec $(BIN)/gunicorn --config python:config.gunicorn_conf --bind 127.0.0.1:$(PORT) 'config.wsgi:application()'
+	exec $(BIN)/sekap-trust serve
 
 system-deps:
 	@missing=""; \
