@@ -6,8 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the test suite drives for real (SoftHSM2, openssl, GnuTLS certtool/ocsptool, xmlsec1, jarsigner, NSS vfychain).
 TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless libnss3-tools
+# What the protocol benchmark drives besides the app: wrk (kept connections), ab from apache2-utils
+# (a connection per request), nginx (the HTTP cache measured in front of GET OCSP); socat and ip
+# (iproute2) for bench/scale_bench.py (two hosts in network namespaces).
+BENCH_DEBS := wrk apache2-utils nginx socat iproute2
+TOOLS := softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner vfychain
 
-.PHONY: run test install lint system-deps clean-demo
+.PHONY: run test install lint system-deps bench-deps bench-protocol clean-demo
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -31,7 +36,7 @@ run: $(STAMP)
 	  $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(DEMO_PIN) && \
 	  echo "created the demo key-store passphrase in $(DEMO_PIN)"; }
 	$(BIN)/sekap-trust demo prepare
-	exec $(BIN)/gunicorn --config python:config.gunicorn_conf --bind 127.0.0.1:$(PORT) 'config.wsgi:application()'
+	exec $(BIN)/sekap-trust serve
 
 system-deps:
 	@missing=""; \
@@ -42,8 +47,17 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
 	    || { echo "ERROR: could not install:$$missing" >&2; exit 1; }; \
 	fi
-	@for tool in softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner vfychain; do \
+	@for tool in $(TOOLS); do \
 	  command -v $$tool >/dev/null || { echo "ERROR: $$tool is missing after installing $(TEST_DEBS)" >&2; exit 1; }; done
+
+bench-deps: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@$(MAKE) --no-print-directory system-deps TEST_DEBS="$(BENCH_DEBS)" TOOLS="wrk ab nginx socat ip"
+
+# OCSP and TSA under granian, gunicorn and nginx, against openssl and certomancer, both kinds of
+# client, in one run of about 5 minutes (BENCHMARKS.md).
+bench-protocol: bench-deps
+	$(BIN)/python bench/protocol_bench.py --seconds 3 --rounds 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -25,3 +25,18 @@ def ceiling() -> falcon.App:
     app = falcon.App()
     app.add_route("/ocsp", _Ceiling())
     return app
+
+
+def ceiling_both() -> falcon.App:
+    """The fixed-bytes endpoint at ``/ocsp`` (≈ 850 B) and ``/tsa`` (≈ 1 KB), for any server."""
+    from bench.tsa_apps import FIXED_REPLY
+
+    class _TSACeiling:
+        def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+            req.bounded_stream.read(4097)
+            resp.content_type = "application/timestamp-reply"
+            resp.data = FIXED_REPLY
+
+    app = ceiling()
+    app.add_route("/tsa", _TSACeiling())
+    return app

@@ -146,3 +146,8 @@ def tsa_record_variant(kind: str) -> falcon.App:
     else:
         raise ValueError(f"unknown record variant {kind!r}")
     return app
+
+
+def tsa_no_record() -> falcon.App:
+    """``tsa_record_variant("none")`` as a factory without arguments (granian's ``--factory``)."""
+    return tsa_record_variant("none")

@@ -37,13 +37,16 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, runtim
     args = parser.parse_args(argv)
     out = out or sys.stdout
     try:
+        no_database = getattr(args, "no_database", False)
         if runtime is None:
             settings = load_settings(args.config)
             configure_logging(LoggingSettings(level="WARNING", json=settings.logging.json))
             runtime = Runtime(settings, SystemClock())
-            if not getattr(args, "no_database", False):
+            if not no_database:
                 core_db.bind(core_db.open_database(settings.database.url))
         ctx = CommandContext(runtime=runtime, out=out, actor=f"cli:{_user()}")
+        if no_database:  # e.g. `serve`, whose workers fork: nothing may be open in this process
+            return int(args.handler(args, ctx))
         with core_db.connection():
             result: int = args.handler(args, ctx)
         return result

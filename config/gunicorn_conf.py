@@ -1,4 +1,5 @@
-"""Production gunicorn settings, read from sekap-trust settings (``[server]``).
+"""gunicorn settings, read from sekap-trust settings (``[server]``), for ``server.http_server =
+"gunicorn"`` (``sekap-trust serve`` runs granian by default; see config/serve.py).
 
 Workers are threaded (gthread): signing is CPU-bound but the HSM and database calls release
 the GIL. The app is not preloaded, so nothing (PKCS#11, database connections) crosses a fork.
@@ -6,6 +7,7 @@ the GIL. The app is not preloaded, so nothing (PKCS#11, database connections) cr
 
 from __future__ import annotations
 
+from config.serve import JobsProcess, run_file
 from config.settings import load_settings
 
 _settings = load_settings()
@@ -15,7 +17,9 @@ workers = _settings.server.workers
 threads = _settings.server.threads
 worker_class = "gthread"
 timeout = _settings.server.timeout_seconds
-graceful_timeout = 30
+# Stopping workers finish their requests for this long. gunicorn's default (30 s) made Ctrl-C on
+# `make run` wait 30 s and then report "Worker ... was sent SIGKILL! Perhaps out of memory?".
+graceful_timeout = _settings.server.graceful_timeout_seconds
 keepalive = 5
 # Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads connections over the
 # workers; with one shared socket a single worker often accepted every connection of a burst
@@ -28,22 +32,21 @@ accesslog = None  # the app writes its own JSON access lines
 errorlog = "-"
 loglevel = _settings.logging.level.lower()
 limit_request_line = 8190
+# One control socket per instance (gunicorn's default is one per user: two instances shared it).
+control_socket = str(run_file(_settings.server, "ctl"))
 
 
-_jobs_process = None
+_jobs_process: JobsProcess | None = None
 
 
 def when_ready(server: object) -> None:
     """Start the jobs loop as a separate process (never a thread of the master, which forks)."""
     global _jobs_process
     if _settings.server.run_jobs:
-        import subprocess
-        import sys
-
-        _jobs_process = subprocess.Popen([sys.executable, "-m", "config.cli", "jobs", "loop"])
+        _jobs_process = JobsProcess(timeout_seconds=_settings.server.graceful_timeout_seconds)
+        _jobs_process.start()
 
 
 def on_exit(server: object) -> None:
     if _jobs_process is not None:
-        _jobs_process.terminate()
-        _jobs_process.wait(timeout=30)
+        _jobs_process.stop()

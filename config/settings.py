@@ -41,10 +41,22 @@ class ServerSettings:
     max_body_bytes: int = 25 * 1024 * 1024
     # Services mounted by create_app when none are named explicitly.
     services: tuple[str, ...] = ("ca", "ocsp", "tsa", "enrollment", "verifier")
-    # Run the periodic jobs loop beside the gunicorn workers (one per host; jobs are multi-host safe).
+    # Run the periodic jobs loop beside the workers (one per host; jobs are multi-host safe).
     run_jobs: bool = True
+    # The HTTP server `sekap-trust serve` (and so `make run`) runs: "granian" (Rust, several
+    # times gunicorn's rate for the protocol endpoints, bench/protocol_bench.py) or "gunicorn".
+    http_server: str = "granian"
+    # How long stopping workers may finish their requests before they are killed (SIGTERM,
+    # Ctrl-C, graceful restart). Short, so `make run` stops within 5 s of Ctrl-C.
+    graceful_timeout_seconds: int = 3
+    # Per-instance run files (granian's pid file, gunicorn's control socket), named by port.
+    run_dir: str = "var/run"
 
     def __post_init__(self) -> None:
+        if self.http_server not in ("granian", "gunicorn"):
+            raise ConfigurationError("server.http_server", 'must be "granian" or "gunicorn"')
+        if not 1 <= self.graceful_timeout_seconds <= 600:
+            raise ConfigurationError("server.graceful_timeout_seconds", "must be between 1 and 600")
         if not 1 <= self.port <= 65535:
             raise ConfigurationError("server.port", "must be between 1 and 65535")
         if not 1 <= self.workers <= 64:

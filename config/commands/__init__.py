@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from config.commands import audit_cmd, ca_cmd, cert_cmd, crl_cmd, db_cmd, demo_cmd, enrollment_cmd, jobs_cmd
+from config.commands import (
+    audit_cmd,
+    ca_cmd,
+    cert_cmd,
+    crl_cmd,
+    db_cmd,
+    demo_cmd,
+    enrollment_cmd,
+    jobs_cmd,
+    serve_cmd,
+)
 from config.commands.context import CommandContext
 
-COMMAND_MODULES = [db_cmd, ca_cmd, audit_cmd, demo_cmd, jobs_cmd, cert_cmd, crl_cmd, enrollment_cmd]
+COMMAND_MODULES = [db_cmd, ca_cmd, audit_cmd, demo_cmd, jobs_cmd, cert_cmd, crl_cmd, enrollment_cmd, serve_cmd]
 
 __all__ = ["COMMAND_MODULES", "CommandContext"]
