@@ -20,6 +20,7 @@ from ca.errors import AuthorityNotFoundError
 from ca.hierarchy import authority
 from core.clock import Clock
 from hsm.base import KeyStore
+from verifier.asic.service import package_report
 from verifier.cades import load_signed_data, validate_cms
 from verifier.detect import Submission
 from verifier.environment import VerificationEnvironment
@@ -59,6 +60,8 @@ class VerificationService:
     def verify(self, submission: Submission, validation_time: datetime | None = None) -> ValidationReport:
         moment = validation_time or self.clock.now()
         env = VerificationEnvironment(self._trust.load(), self.settings.revocation_mode, moment, self._source)
+        if submission.kind == "asic":
+            return package_report(submission, env, self.settings, moment)
         signatures, warnings = asyncio.run(self._dispatch(submission, env))
         signatures = [_with_time_warnings(s, moment) for s in signatures]
         verdicts = [Verdict(s.indication, s.sub_indication) for s in signatures]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import ConfigurationError
+from verifier.asic.zipread import ZipLimits
 
 REVOCATION_MODES = ("require", "soft-fail", "offline")
 
@@ -33,6 +34,11 @@ class VerifierSettings:
     local_ocsp_validity_seconds: int = 300
     max_signatures: int = 16
     max_parts: int = 16
+    # ASiC containers are read in memory within these bounds (verifier.asic.zipread.ZipLimits).
+    asic_max_entries: int = 1000
+    asic_max_total_bytes: int = 64 * 1024 * 1024
+    asic_max_ratio: int = 100
+    asic_max_nesting: int = 0
 
     def __post_init__(self) -> None:
         if not 1024 <= self.max_document_bytes <= 512 * 1024 * 1024:
@@ -47,6 +53,15 @@ class VerifierSettings:
             raise ConfigurationError("verifier.max_signatures", "must be between 1 and 1000")
         if not 2 <= self.max_parts <= 1000:
             raise ConfigurationError("verifier.max_parts", "must be between 2 and 1000")
+        self.zip_limits()  # validates the asic_* keys
         for key in ("extra_trust_anchors", "tsa_trust_anchors", "local_crls"):
             if any(not p.strip() for p in getattr(self, key)):
                 raise ConfigurationError(f"verifier.{key}", "file names must not be empty")
+
+    def zip_limits(self) -> ZipLimits:
+        return ZipLimits(
+            max_entries=self.asic_max_entries,
+            max_total_bytes=self.asic_max_total_bytes,
+            max_ratio=self.asic_max_ratio,
+            max_nesting=self.asic_max_nesting,
+        )

@@ -1,0 +1,80 @@
+"""OpenAPI 3.1 schemas of the package part of a validation report (merged by verifier.openapi)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from verifier.report import Indication, SubIndication
+
+_REF = "#/components/schemas/"
+ASIC_MEDIA_TYPES = ("application/vnd.etsi.asic-e+zip", "application/vnd.etsi.asic-s+zip", "application/zip")
+
+
+def schemas() -> dict[str, Any]:
+    text = {"type": "string"}
+    opt_text = {"type": ["string", "null"]}
+    texts = {"type": "array", "items": text}
+    return {
+        "PackageInfo": {
+            "type": ["object", "null"],
+            "description": (
+                "ASiC containers only (ETSI EN 319 162-1). `container` is null when the ZIP could not be read "
+                "safely (the report is then TOTAL_FAILED/FORMAT_FAILURE and `problems` says why)."
+            ),
+            "required": ["container", "mimetype", "files", "signature_files", "not_covered", "problems"],
+            "properties": {
+                "container": {"type": ["string", "null"], "enum": ["ASiC-E", "ASiC-S", None]},
+                "mimetype": {
+                    "type": "object",
+                    "properties": {
+                        "present": {"type": "boolean"},
+                        "value": opt_text,
+                        "first": {"type": "boolean"},
+                        "stored": {"type": "boolean"},
+                        "extra_field": {"type": "boolean"},
+                        "problems": texts,
+                    },
+                },
+                "files": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "description": "A data file; it passes only when at least one valid signature covers it.",
+                        "properties": {
+                            "name": text,
+                            "size": {"type": "integer"},
+                            "sha256": text,
+                            "covered_by": texts,
+                            "valid_signatures": texts,
+                            "indication": {"type": "string", "enum": [i.value for i in Indication]},
+                            "sub_indication": {
+                                "type": ["string", "null"],
+                                "enum": [*[s.value for s in SubIndication], None],
+                            },
+                            "reason": opt_text,
+                        },
+                    },
+                },
+                "signature_files": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": text,
+                            "format": {"type": "string", "enum": ["XAdES", "CAdES"]},
+                            "signature_ids": texts,
+                            "covers": texts,
+                            "manifest": opt_text,
+                            "counter_signatures": {
+                                "type": "integer",
+                                "description": "counter-signatures present (reported, not validated)",
+                            },
+                            "problems": texts,
+                        },
+                    },
+                },
+                "not_covered": {**texts, "description": "data files no signature covers"},
+                "problems": texts,
+            },
+        }
+    }
