@@ -134,16 +134,21 @@ def _signing_options(parser: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="sekap-package", description="E-packages (ASiC-E with XAdES)")
+    # No abbreviations: "--pin 1234" must not be taken for "--pin-fd 1234".
+    root = argparse.ArgumentParser(
+        prog="sekap-package", description="E-packages (ASiC-E with XAdES)", allow_abbrev=False
+    )
     commands = root.add_subparsers(dest="command", required=True)
-    pack_cmd = commands.add_parser("pack", help="pack files into an ASiC-E e-package")
+    pack_cmd = commands.add_parser("pack", help="pack files into an ASiC-E e-package", allow_abbrev=False)
     pack_cmd.add_argument("output")
     pack_cmd.add_argument("files", nargs="+")
-    _signing_options(commands.add_parser("sign", help="sign the package (first signature)"))
-    _signing_options(commands.add_parser("add-signature", help="add another signer's signature"))
-    inspect_cmd = commands.add_parser("inspect", help="list what the package holds")
+    _signing_options(commands.add_parser("sign", help="sign the package (first signature)", allow_abbrev=False))
+    _signing_options(commands.add_parser("add-signature", help="add another signer's signature", allow_abbrev=False))
+    inspect_cmd = commands.add_parser("inspect", help="list what the package holds", allow_abbrev=False)
     inspect_cmd.add_argument("container")
-    verify_cmd = commands.add_parser("verify", help="verify offline (trust anchors) or through the server")
+    verify_cmd = commands.add_parser(
+        "verify", help="verify offline (trust anchors) or through the server", allow_abbrev=False
+    )
     verify_cmd.add_argument("container")
     verify_cmd.add_argument("--trust-anchor", action="append", default=[], help="PEM/DER root certificate(s)")
     verify_cmd.add_argument("--intermediate", action="append", default=[], help="PEM/DER CA certificate(s)")
