@@ -4,8 +4,9 @@ PORT ?= 8080
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Debian packages the test suite drives for real (SoftHSM2, openssl, GnuTLS certtool/ocsptool, xmlsec1, jarsigner, NSS vfychain).
-TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless libnss3-tools
+# Debian packages the test suite drives for real (SoftHSM2, openssl, GnuTLS certtool/ocsptool, xmlsec1, jarsigner,
+# NSS vfychain, poppler's pdftoppm/pdftotext and the DejaVu fonts of the receipt PDFs).
+TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless libnss3-tools poppler-utils fonts-dejavu-core
 
 .PHONY: run test install lint system-deps clean-demo
 
@@ -42,7 +43,7 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
 	    || { echo "ERROR: could not install:$$missing" >&2; exit 1; }; \
 	fi
-	@for tool in softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner vfychain; do \
+	@for tool in softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner vfychain pdftoppm pdftotext; do \
 	  command -v $$tool >/dev/null || { echo "ERROR: $$tool is missing after installing $(TEST_DEBS)" >&2; exit 1; }; done
 
 lint: $(STAMP)

@@ -61,7 +61,7 @@ def _digest_element(parent: etree._Element, data: bytes) -> None:
     etree.SubElement(parent, _ds("DigestValue")).text = _b64(hashlib.sha256(data).digest())
 
 
-def _signed_properties(
+def signed_properties(
     sig_id: str, signer: Signer, signing_time: datetime, refs: list[tuple[str, str]]
 ) -> etree._Element:
     properties = etree.Element(
@@ -72,6 +72,8 @@ def _signed_properties(
     certificate = etree.SubElement(signature_properties, _xades("SigningCertificateV2"))
     cert = etree.SubElement(certificate, _xades("Cert"))
     _digest_element(etree.SubElement(cert, _xades("CertDigest")), signer.certificate.public_bytes(Encoding.DER))
+    if not refs:
+        return properties
     objects = etree.SubElement(properties, _xades("SignedDataObjectProperties"))
     for ref_id, name in refs:
         data_format = etree.SubElement(objects, _xades("DataObjectFormat"), ObjectReference=f"#{ref_id}")
@@ -106,7 +108,7 @@ def build_signature(
         nsmap={"xades": XADES},
         Target=f"#{sig_id}",
     )
-    properties = _signed_properties(sig_id, signer, signing_time, refs)
+    properties = signed_properties(sig_id, signer, signing_time, refs)
     qualifying.append(properties)
     reference = etree.SubElement(
         signed_info, _ds("Reference"), Type=SIGNED_PROPERTIES_TYPE, URI=f"#{sig_id}-SignedProperties"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from verifier.asic.model import PackageInfo
+    from verifier.receipt_fields import ReceiptInfo
 
 
 class Indication(enum.StrEnum):
@@ -220,6 +221,8 @@ class ValidationReport:
     policy: str = "sekap-trust-verifier/1"
     # ASiC containers: per file and per signature file (verifier.asic); null for other documents.
     package: PackageInfo | None = None
+    # UPO/UPD receipts (CRD pos:Dokument): the fields the receipt states; null for other documents.
+    receipt: ReceiptInfo | None = None
     # Verifier's own timing, not part of the judgement.
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 

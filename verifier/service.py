@@ -27,6 +27,8 @@ from verifier.environment import VerificationEnvironment
 from verifier.errors import ReportSigningError
 from verifier.pades import validate_pdf
 from verifier.policy import TrustLoader
+from verifier.receipt_fields import POS as RECEIPT_NAMESPACE
+from verifier.receipt_fields import ReceiptInfo, read_receipt
 from verifier.report import DocumentInfo, Indication, SignatureReport, SubIndication, ValidationReport, Verdict, worst
 from verifier.revocation import LocalRevocationSource
 from verifier.settings import VerifierSettings
@@ -83,6 +85,7 @@ class VerificationService:
             ),
             signatures=tuple(signatures),
             warnings=tuple(warnings),
+            receipt=receipt_of(submission),
         )
         logger.info(
             "verification done: kind=%s signatures=%d indication=%s",
@@ -112,6 +115,13 @@ class VerificationService:
         key = self._key_store().find(row.key_label)
         certificate = x509.load_der_x509_certificate(bytes(row.certificate_der))
         return sign_report(report_json(report), key, certificate, self.clock.now())
+
+
+def receipt_of(submission: Submission) -> ReceiptInfo | None:
+    """The fields of a UPO/UPD receipt (CRD namespace), parsed again only when it may be one."""
+    if submission.kind != "xml" or RECEIPT_NAMESPACE.encode() not in submission.signature:
+        return None
+    return read_receipt(parse_xml(submission.signature))
 
 
 def _with_time_warnings(report: SignatureReport, moment: datetime) -> SignatureReport:
