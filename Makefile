@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # NSS vfychain, poppler's pdftoppm/pdftotext and the DejaVu fonts of the receipt PDFs).
 TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless libnss3-tools poppler-utils fonts-dejavu-core
 
-.PHONY: run test install lint system-deps clean-demo
+.PHONY: run test install lint system-deps clean-demo interop-env
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -17,7 +17,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# pyasice (ASiC-E interop tests) pins lxml<5, so it lives in .venv-pyasice of its own; the script
+# also applies oscrypto's unreleased OpenSSL 3.0.1x version-parsing fix (see its docstring).
+INTEROP_STAMP := .venv-pyasice/.installed-stamp
+
+$(INTEROP_STAMP): tests/interop/pyasice_env.py $(STAMP)
+	$(BIN)/python tests/interop/pyasice_env.py
+	touch $(INTEROP_STAMP)
+
+interop-env: $(INTEROP_STAMP)
+
+install: $(STAMP) $(INTEROP_STAMP)
 
 # Starts the whole backend on the embedded default (SQLite, software key store, demo CA on first start).
 DEMO_PIN := var/secrets/keystore-pin
@@ -56,7 +66,7 @@ lint: $(STAMP)
 # `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= auto
 PYTEST_MAX_WORKERS ?= 4
-test: $(STAMP) system-deps
+test: $(STAMP) $(INTEROP_STAMP) system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses=$(PYTEST_MAX_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean-demo:

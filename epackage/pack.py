@@ -44,8 +44,27 @@ def _entry(name: str, method: int) -> zipfile.ZipInfo:
     return info
 
 
+def manifest_xml(names: list[str]) -> bytes:
+    """``META-INF/manifest.xml`` (OpenDocument manifest, EN 319 162-1 §A.2.2): optional in ASiC-E
+    but expected by BDOC/DigiDoc-family tools (pyasice refuses containers without it)."""
+    from xml.sax.saxutils import quoteattr
+
+    from epackage.xades import media_type
+
+    entries = "".join(
+        f"<manifest:file-entry manifest:full-path={quoteattr(n)} manifest:media-type={quoteattr(media_type(n))}/>"
+        for n in names
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{MIMETYPE_E}"/>{entries}</manifest:manifest>'
+    ).encode()
+
+
 def pack(files: Mapping[str, bytes]) -> bytes:
-    """An unsigned ASiC-E container holding ``files`` (name → content), in the given order."""
+    """An unsigned ASiC-E container holding ``files`` (name → content), in the given order, with
+    an OpenDocument manifest listing them."""
     if not files:
         raise PackingError("an e-package needs at least one file")
     names = [check_name(n) for n in files]
@@ -57,6 +76,7 @@ def pack(files: Mapping[str, bytes]) -> bytes:
         archive.writestr(_entry("mimetype", zipfile.ZIP_STORED), MIMETYPE_E.encode("ascii"))
         for name, content in zip(names, files.values(), strict=True):
             archive.writestr(_entry(name, zipfile.ZIP_DEFLATED), content)
+        archive.writestr(_entry("META-INF/manifest.xml", zipfile.ZIP_DEFLATED), manifest_xml(names))
     return buffer.getvalue()
 
 

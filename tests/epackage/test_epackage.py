@@ -36,8 +36,11 @@ def test_pack_writes_mimetype_first_and_stored() -> None:
     first = archive.infolist()[0]
     assert (first.filename, first.compress_type, first.extra) == ("mimetype", zipfile.ZIP_STORED, b"")
     assert archive.read("mimetype") == MIMETYPE_E.encode()
-    assert [i.filename for i in archive.infolist()[1:]] == list(FORMS)
+    assert [i.filename for i in archive.infolist()[1:]] == [*FORMS, "META-INF/manifest.xml"]
     assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in archive.infolist()[1:])
+    assert b'manifest:full-path="wniosek.xml" manifest:media-type="application/xml"' in archive.read(
+        "META-INF/manifest.xml"
+    )
 
 
 @pytest.mark.parametrize(
