@@ -23,7 +23,6 @@ from ca.hierarchy import authority, load_certificate
 from core import audit
 from core.auth import Principal
 from core.clock import Clock
-from core.db import atomic
 from epackage.signer import Signer
 from epackage.xades import Timestamper
 from hsm.base import KeyStore
@@ -44,6 +43,7 @@ from receipts.requests import (
 from receipts.seal import Sealed, seal
 from receipts.settings import ReceiptsSettings
 from receipts.upo import Party, ReceiptContent, build, new_number
+from receipts.writer import GroupWriter
 from verifier.report import ValidationReport
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class ReceiptService:
         self._key_store = key_store
         self._timestamper = timestamper
         self._verify_package = verify_package
+        self._writer = GroupWriter()
 
     # -- UPP: official receipt of a submission ------------------------------------------------
 
@@ -212,7 +213,8 @@ class ReceiptService:
         idempotency_key: str | None,
         digest: str,
     ) -> Receipt:
-        with atomic():
+        def write() -> Receipt:
+            # Runs inside the (group) transaction: the row and its audit record commit together.
             row = Receipt.create(
                 public_id=secrets.token_urlsafe(18),
                 number=content.number,
@@ -243,6 +245,9 @@ class ReceiptService:
                     "timestamp_time": sealed.timestamp_time.isoformat(),
                 },
             )
+            return row
+
+        row = self._writer.write(write)
         logger.info("receipt issued: kind=%s number=%s", content.kind, content.number)
         return row
 

@@ -194,3 +194,43 @@ def test_upd_refused_when_the_citizen_signature_does_not_validate(receipt_servic
         receipt_service.confirm_delivery(body, principal=PORTAL, idempotency_key=None)
     assert caught.value.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
     assert Receipt.select().count() == 0
+
+
+def test_concurrent_receipts_share_commits_and_all_are_stored(receipt_service) -> None:
+    """Group commit: every answered receipt is in the table with its audit record, chain intact."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def issue(i: int) -> str:
+        body = upp_body(submission_number=str(i))
+        return receipt_service.issue_submission(body, principal=PORTAL, idempotency_key=f"c-{i}").receipt.number
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        numbers = list(pool.map(issue, range(24)))
+    assert len(set(numbers)) == 24
+    assert Receipt.select().where(Receipt.number.in_(numbers)).count() == 24
+    assert AuditRecord.select().where(AuditRecord.action == "receipts.upp.issue").count() == 24
+    assert verify_chain().ok
+
+
+def test_group_writer_isolates_a_failing_item() -> None:
+    """A unique-constraint clash in a batch fails only its own item (retried one by one)."""
+    import threading
+
+    import peewee as pw
+
+    from receipts.writer import GroupWriter, _commit, _Item
+
+    calls: list[str] = []
+
+    def ok() -> str:
+        calls.append("ok")
+        return "fine"
+
+    def clash() -> str:
+        raise pw.IntegrityError("UNIQUE constraint failed")
+
+    items = [_Item(ok), _Item(clash), _Item(ok)]
+    _commit(items)
+    assert [i.result for i in items] == ["fine", None, "fine"]
+    assert isinstance(items[1].error, pw.IntegrityError)
+    assert GroupWriter().write(lambda: threading.current_thread().name)
