@@ -220,3 +220,38 @@ def test_rest_unreadable_container_is_a_format_failure_report(app_settings, db, 
     assert result.status_code == 200, result.text
     assert (result.json["indication"], result.json["sub_indication"]) == ("TOTAL_FAILED", "FORMAT_FAILURE")
     assert result.json["package"]["container"] is None
+
+
+def test_asic_s_xades(verify, citizen, clock) -> None:
+    """EN 319 162-1 §4.3.3: ASiC-S with META-INF/signatures.xml over its one data file."""
+    from epackage.xades import build_signature
+
+    content = "<pismo>treść</pismo>".encode()
+    signature = build_signature({"pismo.xml": content}, signer_of(citizen), clock.now())
+    package = raw_zip(
+        [
+            ("mimetype", MIMETYPE_S.encode(), zipfile.ZIP_STORED),
+            ("pismo.xml", content, zipfile.ZIP_DEFLATED),
+            ("META-INF/signatures.xml", signature, zipfile.ZIP_DEFLATED),
+        ]
+    )
+    report = verify(package, "application/vnd.etsi.asic-s+zip")
+    assert report.indication == "TOTAL_PASSED", report.to_dict()
+    assert report.package.container == "ASiC-S"
+    assert report.package.files[0].valid_signatures == (report.signatures[0].id,)
+
+
+def test_signature_referencing_a_missing_file_is_reported(verify, citizen, clock) -> None:
+    from epackage.xades import build_signature
+
+    signature = build_signature({"a.xml": b"<a/>", "gone.xml": b"<g/>"}, signer_of(citizen), clock.now())
+    package = raw_zip(
+        [
+            ("mimetype", MIMETYPE_E.encode(), zipfile.ZIP_STORED),
+            ("a.xml", b"<a/>", zipfile.ZIP_DEFLATED),
+            ("META-INF/signatures0.xml", signature, zipfile.ZIP_DEFLATED),
+        ]
+    )
+    report = verify(package, ASIC_E)
+    assert report.indication == "TOTAL_FAILED"
+    assert any("gone.xml" in p for p in report.package.problems)
