@@ -20,7 +20,7 @@ from pathlib import Path
 from cryptography import x509
 
 from epackage.api import inspect, sign_package
-from epackage.errors import EPackageError
+from epackage.errors import EPackageError, ServerError, UsageError
 from epackage.pack import pack
 from epackage.signer import Signer, from_pkcs11, from_pkcs12
 from epackage.timestamp import HTTPTimestamper
@@ -47,7 +47,7 @@ def _signer(args: argparse.Namespace) -> Signer:
     if args.pkcs12:
         return from_pkcs12(Path(args.pkcs12).read_bytes(), _pin(args))
     if not (args.pkcs11_module and args.token_label and args.key_label and args.certificate):
-        raise EPackageError("give --pkcs12, or --pkcs11-module, --token-label, --key-label and --certificate")
+        raise UsageError("give --pkcs12, or --pkcs11-module, --token-label, --key-label and --certificate")
     certificate = x509.load_pem_x509_certificate(Path(args.certificate).read_bytes())
     return from_pkcs11(args.pkcs11_module, args.token_label, _pin(args), args.key_label, certificate)
 
@@ -55,7 +55,7 @@ def _signer(args: argparse.Namespace) -> Signer:
 def _cmd_pack(args: argparse.Namespace) -> int:
     files = {Path(f).name: Path(f).read_bytes() for f in args.files}
     if len(files) != len(args.files):
-        raise EPackageError("two files have the same name")
+        raise UsageError("two files have the same name")
     Path(args.output).write_bytes(pack(files))
     print(f"{args.output}: {len(files)} file(s) packed")
     return 0
@@ -65,11 +65,11 @@ def _cmd_sign(args: argparse.Namespace, *, additional: bool) -> int:
     container = Path(args.container).read_bytes()
     already = [e for e in inspect(container) if e.role == "signature"]
     if additional and not already:
-        raise EPackageError("the package has no signature yet: use 'sign'")
+        raise UsageError("the package has no signature yet: use 'sign'")
     if not additional and already:
-        raise EPackageError("the package is already signed: use 'add-signature'")
+        raise UsageError("the package is already signed: use 'add-signature'")
     if args.level == "B-T" and not args.tsa_url:
-        raise EPackageError("level B-T needs --tsa-url")
+        raise UsageError("level B-T needs --tsa-url")
     timestamper = HTTPTimestamper(args.tsa_url) if args.level == "B-T" else None
     signed = sign_package(container, _signer(args), timestamper=timestamper)
     Path(args.output or args.container).write_bytes(signed)
@@ -95,9 +95,9 @@ def _server_report(container: bytes, server: str, token: str | None) -> dict[str
             result: dict[str, object] = json.loads(answer.read())
             return result
     except urllib.error.HTTPError as exc:
-        raise EPackageError(f"the server answered {exc.code}: {exc.read()[:500].decode(errors='replace')}") from None
+        raise ServerError(f"the server answered {exc.code}: {exc.read()[:500].decode(errors='replace')}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise EPackageError(f"the server cannot be reached: {exc}") from None
+        raise ServerError(f"the server cannot be reached: {exc}") from None
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -107,7 +107,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         result = _server_report(container, args.server, token)
     else:
         if not args.trust_anchor:
-            raise EPackageError("offline verification needs at least one --trust-anchor (or use --server)")
+            raise UsageError("offline verification needs at least one --trust-anchor (or use --server)")
         report: ValidationReport = verify_offline(
             container,
             [Path(p).read_bytes() for p in args.trust_anchor],

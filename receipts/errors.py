@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from core.errors import ConflictError, FieldError, NotFoundError, SekapError, UnavailableError, ValidationError
+from core.errors import (
+    ConflictError,
+    FieldError,
+    NotFoundError,
+    SekapError,
+    UnavailableError,
+    ValidationError,
+    family,
+)
 
 
+@family
 class ReceiptsError(SekapError):
     """Root of the receipt service's errors."""
 

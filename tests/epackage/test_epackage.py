@@ -122,7 +122,7 @@ def _certificate_for(vpki, public_key, clock) -> x509.Certificate:  # type: igno
     from cryptography.x509.oid import NameOID
 
     from ca.serials import new_serial
-    from ca.x509util import signature_hash
+    from core.signing import signature_hash
 
     issuer = vpki.cert("citizens")
     name = x509.Name(
