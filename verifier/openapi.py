@@ -134,6 +134,7 @@ def schemas() -> dict[str, Any]:
                 "signatures": {"type": "array", "items": {"$ref": _REF + "SignatureReport"}},
                 "warnings": {"type": "array", "items": text},
                 "package": {"$ref": _REF + "PackageInfo"},
+                "receipt": {"$ref": _REF + "ReceiptInfo"},
             },
         },
         **package_schemas(),

@@ -14,6 +14,10 @@ def schemas() -> dict[str, Any]:
     text = {"type": "string"}
     opt_text = {"type": ["string", "null"]}
     texts = {"type": "array", "items": text}
+    party = {
+        "type": ["object", "null"],
+        "properties": {"name": opt_text, "address": opt_text, "identifier": opt_text, "identifier_type": opt_text},
+    }
     return {
         "PackageInfo": {
             "type": ["object", "null"],
@@ -76,5 +80,26 @@ def schemas() -> dict[str, Any]:
                 "not_covered": {**texts, "description": "data files no signature covers"},
                 "problems": texts,
             },
-        }
+        },
+        "ReceiptInfo": {
+            "type": ["object", "null"],
+            "description": (
+                "CRD receipts only (pos:Dokument with pos:UPP or pos:UPD): the fields as the document states "
+                "them; whether the seal over them holds is the report's indication."
+            ),
+            "properties": {
+                "kind": {"type": "string", "enum": ["UPP", "UPD"]},
+                "number": opt_text,
+                "recipient": party,
+                "sender": party,
+                "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+                "generated_at": {"type": ["string", "null"], "format": "date-time"},
+                "document_id": opt_text,
+                "document_sha256": opt_text,
+                "information": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"type": opt_text, "value": text}},
+                },
+            },
+        },
     }
