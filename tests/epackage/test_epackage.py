@@ -183,3 +183,41 @@ def test_cli_has_no_pin_option() -> None:
 
     with pytest.raises(SystemExit):
         parser().parse_args(["sign", "x.asice", "--pin", "1234"])
+
+
+def test_cli_verify_through_the_server(
+    citizen, clock, settings, db, key_store, vpki, tmp_path, capsys, monkeypatch
+) -> None:
+    """``verify --server`` posts the package to /api/v1/verifications (token from the environment)."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from enrollment.admin import Administration
+    from tests.conftest import make_client
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: object) -> None:  # keep the test output clean
+            pass
+
+    portal = Administration(settings.enrollment, clock).add_portal_client(
+        name="portal", scopes=["verify"], actor="test"
+    )
+    app = make_client(settings, ["verifier"], db, clock, key_store).app
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        path = tmp_path / "p.asice"
+        path.write_bytes(pack_and_sign(FORMS, Signer(citizen.key, citizen.cert), at=clock.now()))
+        monkeypatch.setenv("SEKAP_TOKEN", portal.token)
+        url = f"http://127.0.0.1:{server.server_port}"
+        assert main(["verify", str(path), "--server", url]) == 0
+        assert '"container": "ASiC-E"' in capsys.readouterr().out
+        monkeypatch.setenv("SEKAP_TOKEN", "stp_wrong")
+        assert main(["verify", str(path), "--server", url]) == 2
+        assert "answered 401" in capsys.readouterr().err
+        assert main(["verify", str(path), "--server", "http://127.0.0.1:9"]) == 2
+        assert "cannot be reached" in capsys.readouterr().err
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
