@@ -21,7 +21,8 @@ from verifier.detect import Part
 from verifier.environment import VerificationEnvironment
 from verifier.errors import UnparseableDocumentError
 from verifier.report import PASSED, Indication, SignatureReport, SubIndication, Verdict, worst
-from verifier.xades import DS, NS, SIGNED_PROPERTIES_TYPE, find_signatures, parse_xml, validate_xml
+from verifier.xades import DS, NS, find_signatures, parse_xml, validate_xml
+from verifier.xades_parsing import SIGNED_PROPERTIES_TYPE
 
 ASIC_NS = "http://uri.etsi.org/02918/v1.2.1#"
 _DIGESTS = {
