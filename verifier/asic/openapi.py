@@ -61,24 +61,7 @@ def _package() -> dict[str, Any]:
                     },
                 },
             },
-            "signature_files": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": text,
-                        "format": {"type": "string", "enum": ["XAdES", "CAdES"]},
-                        "signature_ids": texts,
-                        "covers": texts,
-                        "manifest": opt_text,
-                        "counter_signatures": {
-                            "type": "integer",
-                            "description": "counter-signatures present (reported, not validated)",
-                        },
-                        "problems": texts,
-                    },
-                },
-            },
+            "signature_files": _signature_files(),
             "not_covered": {**texts, "description": "data files no signature covers"},
             "problems": texts,
         },
@@ -109,6 +92,28 @@ def _receipt() -> dict[str, Any]:
             "information": {
                 "type": "array",
                 "items": {"type": "object", "properties": {"type": opt_text, "value": text}},
+            },
+        },
+    }
+
+
+def _signature_files() -> dict[str, Any]:
+    texts = TEXTS
+    return {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "name": TEXT,
+                "format": {"type": "string", "enum": ["XAdES", "CAdES"]},
+                "signature_ids": texts,
+                "covers": texts,
+                "manifest": OPT_TEXT,
+                "counter_signatures": {
+                    "type": "integer",
+                    "description": "counter-signatures present (reported, not validated)",
+                },
+                "problems": texts,
             },
         },
     }
