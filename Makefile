@@ -4,15 +4,16 @@ PORT ?= 8080
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Debian packages the test suite drives for real (SoftHSM2, openssl, GnuTLS certtool/ocsptool, xmlsec1, jarsigner, NSS vfychain).
-TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless libnss3-tools
+# Debian packages the test suite drives for real (SoftHSM2, openssl, GnuTLS certtool/ocsptool, xmlsec1, jarsigner, NSS vfychain,
+# poppler's pdftoppm/pdftotext and the DejaVu fonts of the receipt PDFs).
+TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless libnss3-tools poppler-utils fonts-dejavu-core
 # What the protocol benchmark drives besides the app: wrk (kept connections), ab from apache2-utils
 # (a connection per request), nginx (the HTTP cache measured in front of GET OCSP); socat and ip
 # (iproute2) for bench/scale_bench.py (two hosts in network namespaces).
 BENCH_DEBS := wrk apache2-utils nginx socat iproute2
-TOOLS := softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner vfychain
+TOOLS := softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner vfychain pdftoppm pdftotext
 
-.PHONY: run test install lint system-deps bench-deps bench-protocol clean-demo
+.PHONY: run test install lint system-deps bench-deps bench-protocol clean-demo interop-env
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -21,7 +22,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# pyasice (ASiC-E interop tests) pins lxml<5, so it lives in .venv-pyasice of its own; the script
+# also applies oscrypto's unreleased OpenSSL 3.0.1x version-parsing fix (see its docstring).
+INTEROP_STAMP := .venv-pyasice/.installed-stamp
+
+$(INTEROP_STAMP): tests/interop/pyasice_env.py $(STAMP)
+	$(BIN)/python tests/interop/pyasice_env.py
+	touch $(INTEROP_STAMP)
+
+interop-env: $(INTEROP_STAMP)
+
+install: $(STAMP) $(INTEROP_STAMP)
 
 # Starts the whole backend on the embedded default (SQLite, software key store, demo CA on first start).
 DEMO_PIN := var/secrets/keystore-pin
@@ -69,7 +80,7 @@ lint: $(STAMP)
 # `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= auto
 PYTEST_MAX_WORKERS ?= 4
-test: $(STAMP) system-deps
+test: $(STAMP) $(INTEROP_STAMP) system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses=$(PYTEST_MAX_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean-demo:

@@ -1,9 +1,10 @@
 """The key ceremony: create the CA hierarchy once, from settings, with every step audited.
 
-Root CA → issuing (citizen) CA; a delegated OCSP signer per CA; a TSA certificate and an
-audit-seal certificate from the root. Keys are generated inside the configured key store;
-certificates are stored in the database. The whole database side is one transaction, so a failed
-ceremony leaves no half hierarchy (at worst unused keys with unique labels in the store).
+Root CA → issuing (citizen) CA; a delegated OCSP signer per CA; a TSA certificate, an
+audit-seal certificate and the receipt service's organisation seal from the root. Keys are
+generated inside the configured key store; certificates are stored in the database. The whole
+database side is one transaction, so a failed ceremony leaves no half hierarchy (at worst unused
+keys with unique labels in the store).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class Ceremony:
                 s.root.country,
             )
             self._signer(audit_settings, "audit", root, root_key, "seal")
+            self._receipt_seal(root, root_key)
             audit.record(
                 self.clock,
                 actor=self.actor,
@@ -114,6 +116,35 @@ class Ceremony:
                 details={"authorities": [step.name for step in self.steps]},
             )
         return self.steps
+
+    def add_receipt_seal(self) -> list[CeremonyStep]:
+        """Give an existing hierarchy (made before receipts existed) its receipt seal, signed by
+        the root's key. Refuses when the seal already exists; audited like the ceremony."""
+        with atomic():
+            if Authority.get_or_none(Authority.name == self.settings.receipt_seal.name) is not None:
+                raise HierarchyExistsError("the receipt seal already exists")
+            root_row = authority(self.settings.root.name)
+            root_cert = x509.load_der_x509_certificate(bytes(root_row.certificate_der))
+            root = _Issuer(root_cert, self.settings.root, root_row)
+            self._receipt_seal(root, self.store.find(root_row.key_label))
+        return self.steps
+
+    def _receipt_seal(self, root: _Issuer, root_key: CertificateIssuerPrivateKeyTypes) -> None:
+        """EN 319 412-3 organisation seal of the receipt service (role ``receipts``)."""
+        settings = self.settings.receipt_seal
+        label, key = self._new_key(settings, "receipts")
+        subject = subject_name(settings)
+        if self.settings.receipt_seal_organization_identifier:
+            subject = x509.Name(
+                [
+                    *subject,
+                    x509.NameAttribute(
+                        NameOID.ORGANIZATION_IDENTIFIER, self.settings.receipt_seal_organization_identifier
+                    ),
+                ]
+            )
+        builder = self._profiled("organisation-seal", subject, root.cert.subject, key.public_key(), settings, root)
+        self._store(builder, root_key, root, settings, "receipts", label, "organisation-seal")
 
     # -- steps ---------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import peewee as pw
 
 from core.db import BaseModel, UTCDateTimeField
 
-ROLES = ("root", "issuing", "ocsp", "tsa", "audit")
+ROLES = ("root", "issuing", "ocsp", "tsa", "audit", "receipts")
 
 
 class Authority(BaseModel):

@@ -158,6 +158,9 @@ def default_profiles() -> Mapping[str, ProfileSettings]:
                 certificate_policies=False,
             ),
             "seal": _profile("seal", 3650, ("digitalSignature", "nonRepudiation"), certificate_policies=False),
+            # EN 319 412-3 legal-person seal of the receipt service (UPO/UPD): under the CA's
+            # policy, checkable through OCSP/CRL like any end entity.
+            "organisation-seal": _profile("seal", 1825, ("digitalSignature", "nonRepudiation")),
             "root-ca": _profile(
                 "root-ca",
                 7300,

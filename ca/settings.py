@@ -113,6 +113,12 @@ class CASettings:
     tsa: AuthoritySettings = field(default_factory=lambda: AuthoritySettings("tsa", "SEKAP Trust TSA", "ec-p256", 1825))
     ocsp_signer: OCSPSignerSettings = field(default_factory=OCSPSignerSettings)
     audit_key_algorithm: str = "ec-p256"
+    # The receipt service's seal (UPO/UPD), profile "organisation-seal"; its subject carries
+    # organizationIdentifier (EN 319 412-1 §5.1.4, e.g. "VATPL-5260300517") when set.
+    receipt_seal: AuthoritySettings = field(
+        default_factory=lambda: AuthoritySettings("receipt-seal", "SEKAP Trust Receipt Seal", "ec-p256", 1825)
+    )
+    receipt_seal_organization_identifier: str = ""
     profiles: Mapping[str, ProfileSettings] = field(default_factory=default_profiles)
     default_profile: str = "citizen"
     # Suspension (certificateHold) turns into revocation after this many days.
@@ -129,15 +135,15 @@ class CASettings:
         check_oid("ca.policy_oid", self.policy_oid)
         if self.cps_uri and not self.cps_uri.startswith(("http://", "https://")):
             raise ConfigurationError("ca.cps_uri", "must be an http(s) URL (or empty for the CPS served here)")
-        names = [self.root.name, self.issuing.name, self.tsa.name]
+        names = [self.root.name, self.issuing.name, self.tsa.name, self.receipt_seal.name]
         if len(set(names)) != len(names):
-            raise ConfigurationError("ca", f"root, issuing and tsa names must differ: {names}")
+            raise ConfigurationError("ca", f"root, issuing, tsa and receipt_seal names must differ: {names}")
         if self.issuing.validity_days > self.root.validity_days:
             raise ConfigurationError("ca.issuing.validity_days", "must not exceed the root's validity")
         if self.audit_key_algorithm not in ALGORITHMS:
             raise ConfigurationError("ca.audit_key_algorithm", f"choose one of {', '.join(ALGORITHMS)}")
         # The ceremony builds root, issuing CA and signers from these.
-        for name in (self.default_profile, "ocsp-signer", "root-ca", "issuing-ca", "tsa", "seal"):
+        for name in (self.default_profile, "ocsp-signer", "root-ca", "issuing-ca", "tsa", "seal", "organisation-seal"):
             if name not in self.profiles:
                 raise ConfigurationError(f"ca.profiles.{name}", "this profile is required")
         for name in self.profiles:

@@ -8,6 +8,7 @@ from core import migrations_list as core_steps
 from core.migrations import Migration
 from enrollment import migrations as enrollment_steps
 from ocsp import migrations as ocsp_steps
+from receipts import migrations as receipts_steps
 from tsa import migrations as tsa_steps
 
 
@@ -19,4 +20,5 @@ def all_migrations() -> list[Migration]:
         *tsa_steps.MIGRATIONS,
         *access_steps.MIGRATIONS,
         *enrollment_steps.MIGRATIONS,
+        *receipts_steps.MIGRATIONS,
     ]

@@ -15,7 +15,7 @@ from typing import Any
 
 import falcon
 
-PACKAGES = ("ca", "ocsp", "tsa", "enrollment", "verifier")
+PACKAGES = ("ca", "ocsp", "tsa", "enrollment", "verifier", "receipts")
 OPENAPI_VERSION = "3.1.0"
 
 

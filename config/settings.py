@@ -22,6 +22,7 @@ from core.errors import ConfigurationError
 from enrollment.settings import EnrollmentSettings
 from hsm.settings import KeyStoreSettings
 from ocsp.settings import OCSPSettings
+from receipts.settings import ReceiptsSettings
 from tsa.settings import TSASettings
 from verifier.settings import VerifierSettings
 
@@ -40,7 +41,7 @@ class ServerSettings:
     timeout_seconds: int = 30
     max_body_bytes: int = 25 * 1024 * 1024
     # Services mounted by create_app when none are named explicitly.
-    services: tuple[str, ...] = ("ca", "ocsp", "tsa", "enrollment", "verifier")
+    services: tuple[str, ...] = ("ca", "ocsp", "tsa", "enrollment", "verifier", "receipts")
     # Run the periodic jobs loop beside the workers (one per host; jobs are multi-host safe).
     run_jobs: bool = True
     # The HTTP server `sekap-trust serve` (and so `make run`) runs: "granian" (Rust, several
@@ -97,6 +98,7 @@ class Settings:
     tsa: TSASettings = field(default_factory=TSASettings)
     enrollment: EnrollmentSettings = field(default_factory=EnrollmentSettings)
     verifier: VerifierSettings = field(default_factory=VerifierSettings)
+    receipts: ReceiptsSettings = field(default_factory=ReceiptsSettings)
     # Where the file was read from (for messages); not a setting.
     source: str = "defaults"
 

@@ -8,13 +8,16 @@ settings: run it from the repository, or export SEKAP_TRUST_CONFIG as for the se
 
 Leaves in OUT: chain.pem (issuing CA then root), citizen-csr.pem and citizen-csr.key (the citizen's
 own request and key), citizen-keygen.p12 and citizen-keygen.pin (key generated at the point),
-revoked.pem (revoked with keyCompromise), suspended.pem (left suspended) and summary.json (each step
-with its HTTP status).
+revoked.pem (revoked with keyCompromise), suspended.pem (left suspended), the e-package the second
+citizen packed and signed (paczka.asice, XAdES B-T with our TSA), its official receipt (upo.xml,
+upo.pdf) and summary.json (each step with its HTTP status). The server must mount tsa, verifier
+and receipts besides ca and enrollment.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import secrets
@@ -23,6 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 from cryptography import x509
@@ -104,7 +108,15 @@ class Walkthrough:
                     str(secret),
                 )
             portal = self.sekap(
-                "portal-client", "add", "--name", f"portal-{suffix}", "--scopes", "applications", "citizens"
+                "portal-client",
+                "add",
+                "--name",
+                f"portal-{suffix}",
+                "--scopes",
+                "applications",
+                "citizens",
+                "verify",
+                "receipts",
             )
             version = self.sekap("agreement", "add", "--file", str(agreement))["version"]
         portal_token = portal["token"]
@@ -240,6 +252,8 @@ class Walkthrough:
         self.write("citizen-keygen.pin", pin + "\n", private=True)
         self.write("chain.pem", issued_csr["chain"])
 
+        upo = self.file_and_receipt(portal_token, pin)
+
         # Citizen: suspend with the code, resume through the portal, revoke with the code.
         code = issued_csr["revocation_code"]
         serial = issued_csr["serial"]
@@ -279,11 +293,93 @@ class Walkthrough:
             "base_url": self.base,
             "revoked": {"serial": serial, "reason": "keyCompromise"},
             "suspended": {"serial": issued_p12["serial"]},
+            "receipt": upo,
             "steps": self.steps,
         }
         (self.out / "summary.json").write_text(
             json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+
+    def package_cli(self, *args: str, pin: str | None = None) -> None:
+        """``sekap-package`` beside the sekap-trust CLI; the PIN goes through a pipe (--pin-fd)."""
+        command = [str(Path(self.cli).parent / "sekap-package"), *args]
+        fds: tuple[int, ...] = ()
+        if pin is not None:
+            read_end, write_end = os.pipe()
+            os.write(write_end, pin.encode() + b"\n")
+            os.close(write_end)
+            command += ["--pin-fd", str(read_end)]
+            fds = (read_end,)
+        result = subprocess.run(command, capture_output=True, text=True, check=False, pass_fds=fds)
+        for fd in fds:
+            os.close(fd)
+        self.steps.append({"step": f"sekap-package {args[0]}", "exit_code": result.returncode})
+        if result.returncode != 0:
+            raise SystemExit(f"sekap-package {args[0]} failed: {result.stderr[-1000:]}")
+
+    def file_and_receipt(self, portal_token: str, pin: str) -> dict[str, Any]:
+        """The second citizen packs two forms and signs them with the PKCS#12 from the point (B-T,
+        our TSA); the portal verifies the e-package and asks for the UPO; the UPO is verified."""
+        forms = self.out / "formularze"
+        forms.mkdir(exist_ok=True)
+        for number, title in ((1, "Wniosek o wydanie zaświadczenia"), (2, "Oświadczenie o stanie rodzinnym")):
+            (forms / f"wniosek-{number}.xml").write_text(
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<wniosek><tytul>{title}</tytul>'
+                "<wnioskodawca>Anna Nowak</wnioskodawca></wniosek>\n",
+                encoding="utf-8",
+            )
+        package_path = self.out / "paczka.asice"
+        self.package_cli("pack", str(package_path), str(forms / "wniosek-1.xml"), str(forms / "wniosek-2.xml"))
+        p12 = str(self.out / "citizen-keygen.p12")
+        self.package_cli(
+            "sign", str(package_path), "--pkcs12", p12, "--level", "B-T", "--tsa-url", f"{self.base}/tsa", pin=pin
+        )
+        package = package_path.read_bytes()
+        report = self.call(
+            "portal: verify the e-package",
+            "POST",
+            "/api/v1/verifications",
+            200,
+            portal_token,
+            data=package,
+            headers={"Content-Type": "application/vnd.etsi.asic-e+zip"},
+        ).json()
+        if report["indication"] != "TOTAL_PASSED":
+            raise SystemExit(f"the e-package did not verify: {json.dumps(report)[:1000]}")
+        receipt = self.call(
+            "portal: official receipt (UPO)",
+            "POST",
+            "/api/v1/receipts",
+            201,
+            portal_token,
+            headers={"Idempotency-Key": f"upo-{hashlib.sha256(package).hexdigest()[:16]}"},
+            json={
+                "recipient": {"name": "Urząd Gminy Przykładowo", "identifier": "192598184", "identifier_type": "REGON"},
+                "sender": {"name": "Anna Nowak"},
+                "submission_number": "WN/2026/0001",
+                "subject": "Wniosek o wydanie zaświadczenia",
+                "package_sha256": hashlib.sha256(package).hexdigest(),
+                "package_size": len(package),
+            },
+        )
+        self.write("upo.xml", receipt.content)
+        location = urlparse(receipt.headers["Location"]).path
+        self.write("upo.pdf", self.call("portal: UPO as PDF", "GET", location + "/pdf", 200, portal_token).content)
+        checked = self.call(
+            "citizen: verify the UPO",
+            "POST",
+            "/api/v1/verifications",
+            200,
+            portal_token,
+            data=receipt.content,
+            headers={"Content-Type": "application/xml"},
+        ).json()
+        if (
+            checked["indication"] != "TOTAL_PASSED"
+            or checked["receipt"]["document_sha256"] != hashlib.sha256(package).hexdigest()
+        ):
+            raise SystemExit(f"the UPO did not verify: {json.dumps(checked)[:1000]}")
+        return {"number": receipt.headers["Receipt-Number"], "location": location}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from verifier.errors import MalformedMultipartError, UnparseableDocumentError, UnsupportedMediaTypeError
 
-Kind = Literal["pdf", "xml", "cms"]
+Kind = Literal["pdf", "xml", "cms", "asic"]
 
 MEDIA_TYPES: dict[str, Kind | None] = {
     "application/pdf": "pdf",
@@ -28,6 +28,9 @@ MEDIA_TYPES: dict[str, Kind | None] = {
     "application/x-pkcs7-mime": "cms",
     "application/cms": "cms",
     "application/octet-stream": None,  # sniffed
+    "application/vnd.etsi.asic-e+zip": "asic",
+    "application/vnd.etsi.asic-s+zip": "asic",
+    "application/zip": "asic",
 }
 MULTIPART = "multipart/form-data"
 MAX_DER_DEPTH = 64
@@ -66,7 +69,10 @@ def parse_media_type(header: str | None) -> tuple[str, dict[str, str]]:
 
 
 def sniff(data: bytes) -> Kind | None:
-    """Recognise a PDF (ISO 32000 §7.5.2 header within the first KiB), XML or CMS (DER or PEM)."""
+    """Recognise a PDF (ISO 32000 §7.5.2 header within the first KiB), XML, CMS (DER or PEM) or a
+    ZIP container (APPNOTE §4.3.7 local header, or the end record of an empty archive)."""
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "asic"
     head = data[:1024]
     if b"%PDF-" in head:
         return "pdf"
@@ -82,9 +88,11 @@ def _kind_for(media_type: str, data: bytes) -> Kind:
     if media_type not in MEDIA_TYPES:
         raise UnsupportedMediaTypeError(media_type or "(none)")
     declared = MEDIA_TYPES[media_type]
+    if declared == "asic":
+        return "asic"  # an unreadable container gets a report (FORMAT_FAILURE), not a 400
     found = sniff(data)
     if found is None:
-        raise UnparseableDocumentError("the body is not a PDF, XML or CMS document")
+        raise UnparseableDocumentError("the body is not a PDF, XML, CMS or ASiC document")
     if declared is not None and declared != found:
         raise UnparseableDocumentError(f"the body does not look like {media_type}")
     return found
@@ -115,8 +123,8 @@ def parse_submission(content_type: str | None, body: bytes, *, max_parts: int = 
     if not signature.data:
         raise UnparseableDocumentError("the signature part is empty")
     kind = _kind_for(part_type or "application/octet-stream", signature.data)
-    if kind == "pdf":
-        raise MalformedMultipartError("a PDF carries its own content; send it as the body")
+    if kind in ("pdf", "asic"):
+        raise MalformedMultipartError("a PDF or ASiC container carries its own content; send it as the body")
     return Submission(kind, part_type or "application/octet-stream", signature.data, detached)
 
 

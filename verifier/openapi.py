@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from verifier.asic.openapi import ASIC_MEDIA_TYPES
+from verifier.asic.openapi import schemas as package_schemas
 from verifier.report import FORMATS, LEVELS, Indication, SubIndication
 
 _REF = "#/components/schemas/"
@@ -15,14 +17,18 @@ def paths() -> dict[str, Any]:
         "/api/v1/verifications": {
             "post": {
                 "operationId": "createVerification",
-                "summary": "Validate a signed document (CAdES, XAdES, PAdES)",
+                "summary": "Validate a signed document (CAdES, XAdES, PAdES) or an e-package (ASiC-S, ASiC-E)",
                 "description": (
                     "The body is the signed document, or multipart/form-data with one part named `signature` and "
                     "one or more detached content parts (XAdES references name them by file name). Requires a "
                     "portal token with scope `verify`. With `?signed=true` or `Accept: application/pkcs7-mime` "
                     "the same report JSON is returned encapsulated in a CMS SignedData (attached) signed by the "
                     "verifier's report key. The report can name the signer (including the semantics identifier); "
-                    "it is never logged."
+                    "it is never logged. ASiC containers (`application/vnd.etsi.asic-e+zip`, `…asic-s+zip`, or a "
+                    "ZIP sent as `application/octet-stream`) are read in memory within the `asic_*` limits; the "
+                    "report's `package` says which signature covers which file, and a container passes only when "
+                    "every data file is covered by a valid signature. An unreadable or hostile container gets a "
+                    "report with TOTAL_FAILED/FORMAT_FAILURE, not an error status."
                 ),
                 "security": [{"portalToken": ["verify"]}],
                 "parameters": _parameters(),
@@ -35,6 +41,7 @@ def paths() -> dict[str, Any]:
                         "application/pkcs7-signature": binary,
                         "application/pkcs7-mime": binary,
                         "application/cms": binary,
+                        **dict.fromkeys(ASIC_MEDIA_TYPES, binary),
                         "multipart/form-data": {
                             "schema": {
                                 "type": "object",
@@ -134,8 +141,11 @@ def schemas() -> dict[str, Any]:
                 },
                 "signatures": {"type": "array", "items": {"$ref": _REF + "SignatureReport"}},
                 "warnings": {"type": "array", "items": text},
+                "package": {"$ref": _REF + "PackageInfo"},
+                "receipt": {"$ref": _REF + "ReceiptInfo"},
             },
         },
+        **package_schemas(),
         "SignatureReport": _signature_report(indication, sub),
     }
 

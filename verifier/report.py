@@ -9,7 +9,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from verifier.asic.model import PackageInfo
+    from verifier.receipt_fields import ReceiptInfo
 
 
 class Indication(enum.StrEnum):
@@ -215,6 +219,10 @@ class ValidationReport:
     signatures: tuple[SignatureReport, ...]
     warnings: tuple[str, ...] = ()
     policy: str = "sekap-trust-verifier/1"
+    # ASiC containers: per file and per signature file (verifier.asic); null for other documents.
+    package: PackageInfo | None = None
+    # UPO/UPD receipts (CRD pos:Dokument): the fields the receipt states; null for other documents.
+    receipt: ReceiptInfo | None = None
     # Verifier's own timing, not part of the judgement.
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 

@@ -20,12 +20,15 @@ from ca.errors import AuthorityNotFoundError
 from ca.hierarchy import authority
 from core.clock import Clock
 from hsm.base import KeyStore
+from verifier.asic.service import package_report
 from verifier.cades import load_signed_data, validate_cms
 from verifier.detect import Submission
 from verifier.environment import VerificationEnvironment
 from verifier.errors import ReportSigningError
 from verifier.pades import validate_pdf
 from verifier.policy import TrustLoader
+from verifier.receipt_fields import POS as RECEIPT_NAMESPACE
+from verifier.receipt_fields import ReceiptInfo, read_receipt
 from verifier.report import DocumentInfo, Indication, SignatureReport, SubIndication, ValidationReport, Verdict, worst
 from verifier.revocation import LocalRevocationSource
 from verifier.settings import VerifierSettings
@@ -59,6 +62,8 @@ class VerificationService:
     def verify(self, submission: Submission, validation_time: datetime | None = None) -> ValidationReport:
         moment = validation_time or self.clock.now()
         env = VerificationEnvironment(self._trust.load(), self.settings.revocation_mode, moment, self._source)
+        if submission.kind == "asic":
+            return package_report(submission, env, self.settings, moment)
         signatures, warnings = asyncio.run(self._dispatch(submission, env))
         signatures = [_with_time_warnings(s, moment) for s in signatures]
         verdicts = [Verdict(s.indication, s.sub_indication) for s in signatures]
@@ -80,6 +85,7 @@ class VerificationService:
             ),
             signatures=tuple(signatures),
             warnings=tuple(warnings),
+            receipt=receipt_of(submission),
         )
         logger.info(
             "verification done: kind=%s signatures=%d indication=%s",
@@ -110,6 +116,13 @@ class VerificationService:
         key = self._key_store().find(row.key_label)
         certificate = x509.load_der_x509_certificate(bytes(row.certificate_der))
         return sign_report(payload if payload is not None else report_json(report), key, certificate, self.clock.now())
+
+
+def receipt_of(submission: Submission) -> ReceiptInfo | None:
+    """The fields of a UPO/UPD receipt (CRD namespace), parsed again only when it may be one."""
+    if submission.kind != "xml" or RECEIPT_NAMESPACE.encode() not in submission.signature:
+        return None
+    return read_receipt(parse_xml(submission.signature))
 
 
 def _with_time_warnings(report: SignatureReport, moment: datetime) -> SignatureReport:

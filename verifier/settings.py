@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from core.errors import ConfigurationError
+from verifier.asic.zipread import ZipLimits
 
 REVOCATION_MODES = ("require", "soft-fail", "offline")
 ANY_POLICY = "2.5.29.32.0"
@@ -48,6 +49,11 @@ class VerifierSettings:
     min_rsa_bits: int = 2048
     # DSA is refused for new signatures unless a minimum size is set (0 = refused).
     min_dsa_bits: int = 0
+    # ASiC containers are read in memory within these bounds (verifier.asic.zipread.ZipLimits).
+    asic_max_entries: int = 1000
+    asic_max_total_bytes: int = 64 * 1024 * 1024
+    asic_max_ratio: int = 100
+    asic_max_nesting: int = 0
 
     def __post_init__(self) -> None:
         if not 1024 <= self.max_document_bytes <= 512 * 1024 * 1024:
@@ -70,6 +76,15 @@ class VerifierSettings:
             raise ConfigurationError("verifier.min_rsa_bits", "must be between 1024 and 16384")
         if self.min_dsa_bits and not 1024 <= self.min_dsa_bits <= 16384:
             raise ConfigurationError("verifier.min_dsa_bits", "must be 0 (DSA refused) or between 1024 and 16384")
+        self.zip_limits()  # validates the asic_* keys
         for key in ("extra_trust_anchors", "tsa_trust_anchors", "local_crls"):
             if any(not p.strip() for p in getattr(self, key)):
                 raise ConfigurationError(f"verifier.{key}", "file names must not be empty")
+
+    def zip_limits(self) -> ZipLimits:
+        return ZipLimits(
+            max_entries=self.asic_max_entries,
+            max_total_bytes=self.asic_max_total_bytes,
+            max_ratio=self.asic_max_ratio,
+            max_nesting=self.asic_max_nesting,
+        )

@@ -19,6 +19,15 @@ def register(sub: Any) -> None:
     lst = ca.add_parser("list", help="list every CA and signer")
     lst.add_argument("--json", action="store_true", help="machine-readable output")
     lst.set_defaults(handler=cmd_list)
+    seal = ca.add_parser("add-receipt-seal", help="give a hierarchy made before receipts existed its receipt seal")
+    seal.set_defaults(handler=cmd_add_receipt_seal)
+
+
+def cmd_add_receipt_seal(args: argparse.Namespace, ctx: CommandContext) -> int:
+    settings = ctx.runtime.settings
+    (step,) = Ceremony(settings.ca, ctx.runtime.key_store, ctx.runtime.clock, actor=ctx.actor).add_receipt_seal()
+    ctx.print(f"created the receipt seal {step.name}: {step.subject}, serial {step.serial}")
+    return 0
 
 
 def cmd_init(args: argparse.Namespace, ctx: CommandContext) -> int:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ca.hierarchy import Ceremony, authority_listing, hierarchy_exists
+from ca.errors import AuthorityNotFoundError
+from ca.hierarchy import Ceremony, authority, authority_listing, hierarchy_exists
 from config.commands.context import CommandContext
 from config.migrations import all_migrations
 from core.migrations import upgrade
@@ -28,6 +29,12 @@ def cmd_prepare(args: argparse.Namespace, ctx: CommandContext) -> int:
     ctx.print(f"database {settings.database.url}: {len(ran)} migration(s) applied")
     if hierarchy_exists():
         ctx.print("demo CA hierarchy already exists (delete ./var to start over)")
+        try:
+            authority(settings.ca.receipt_seal.name)
+        except AuthorityNotFoundError:
+            # A demo made before receipts existed: add the seal instead of asking to start over.
+            Ceremony(settings.ca, ctx.runtime.key_store, ctx.runtime.clock, actor=ctx.actor).add_receipt_seal()
+            ctx.print("added the receipt seal to the existing hierarchy")
     else:
         Ceremony(settings.ca, ctx.runtime.key_store, ctx.runtime.clock, actor=ctx.actor).run()
         store = f"{settings.keystore.backend} key store at {settings.keystore.path}"

@@ -20,6 +20,7 @@ MODULES: Mapping[str, str] = {
     "ocsp": "config.wiring.ocsp",
     "tsa": "config.wiring.tsa",
     "verifier": "config.wiring.verifier",
+    "receipts": "config.wiring.receipts",
 }
 
 

@@ -106,3 +106,14 @@ def test_init_publishes_the_first_crls(
     assert code == 0 and "published the full CRL 1 of citizens" in out
     kinds = {(row.issuer.name, row.kind) for row in CRL.select()}
     assert kinds == {("root", "full"), ("root", "delta"), ("citizens", "full"), ("citizens", "delta")}
+
+
+def test_add_receipt_seal_to_an_older_hierarchy(runtime: Runtime, clock: FrozenClock) -> None:
+    from ca.models import Authority
+
+    Authority.delete().where(Authority.name == "receipt-seal").execute()
+    clock.advance(seconds=1)  # key labels carry the time
+    code, out = run(runtime, "ca", "add-receipt-seal")
+    assert code == 0 and "receipt-seal" in out
+    assert Authority.get(Authority.name == "receipt-seal").role == "receipts"
+    assert AuditRecord.select().where(AuditRecord.object_id == "receipt-seal").count() >= 2

@@ -13,6 +13,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from ca.errors import HierarchyExistsError
 from ca.hierarchy import Ceremony
 from ca.models import Authority, Certificate
+from ca.serials import to_hex
 from core.audit import AuditRecord, verify_chain
 from tests.pki import TestPKI
 
@@ -26,13 +27,38 @@ def test_ceremony_creates_the_whole_hierarchy(pki: TestPKI) -> None:
         "citizens-ocsp": "ocsp",
         "tsa": "tsa",
         "audit": "audit",
+        "receipt-seal": "receipts",
     }
-    assert Certificate.select().count() == 6
+    assert Certificate.select().count() == 7
     # Each key lives in the store under the recorded label.
     for row in Authority.select():
         assert (
             pki.key_store.public_key(row.key_label).public_numbers() == pki.cert(row.name).public_key().public_numbers()
         )
+
+
+def test_receipt_seal_is_an_organisation_seal_from_the_root(pki: TestPKI) -> None:
+    """EN 319 412-3: a legal-person seal; nonRepudiation + digitalSignature, no CA, no EKU."""
+    seal = pki.cert("receipt-seal")
+    seal.verify_directly_issued_by(pki.root)
+    assert not seal.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    usage = seal.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
+    assert seal.extensions.get_extension_for_class(x509.CertificatePolicies)
+    assert Certificate.get(Certificate.serial == to_hex(seal.serial_number)).profile == "organisation-seal"
+
+
+def test_add_receipt_seal_to_an_older_hierarchy(pki: TestPKI) -> None:
+    from ca.errors import HierarchyExistsError
+    from ca.hierarchy import Ceremony
+
+    ceremony = Ceremony(pki.settings, pki.key_store, pki.clock, actor="test:ceremony")
+    with pytest.raises(HierarchyExistsError):
+        ceremony.add_receipt_seal()
+    Authority.delete().where(Authority.name == "receipt-seal").execute()
+    pki.clock.advance(seconds=1)  # type: ignore[attr-defined]  # key labels carry the time
+    (step,) = ceremony.add_receipt_seal()
+    assert (step.name, step.role) == ("receipt-seal", "receipts")
 
 
 def test_root_is_self_signed_ca_and_issuing_ca_is_bounded(pki: TestPKI) -> None:
@@ -76,15 +102,15 @@ def test_ceremony_refuses_to_overwrite(pki: TestPKI) -> None:
     before = set(pki.key_store.labels())
     with pytest.raises(HierarchyExistsError):
         Ceremony(pki.settings, pki.key_store, pki.clock, actor="test").run()
-    assert Authority.select().count() == 6
+    assert Authority.select().count() == 7
     assert set(pki.key_store.labels()) == before
 
 
 def test_every_step_is_audited_and_chain_verifies(pki: TestPKI) -> None:
     actions = [r.action for r in AuditRecord.select().order_by(AuditRecord.seq)]
     assert actions[0] == "ceremony.start" and actions[-1] == "ceremony.complete"
-    assert actions.count("key.generate") == 6
-    assert actions.count("certificate.issue") == 6
+    assert actions.count("key.generate") == 7
+    assert actions.count("certificate.issue") == 7
     assert verify_chain().ok
 
 

@@ -36,7 +36,7 @@ def test_init_list_verify_and_tamper(
 
     code, text = run(runtime, "ca", "list", "--json")
     listing = json.loads(text)
-    assert {i["role"] for i in listing} == {"root", "issuing", "ocsp", "tsa", "audit"}
+    assert {i["role"] for i in listing} == {"root", "issuing", "ocsp", "tsa", "audit", "receipts"}
     root = next(i for i in listing if i["role"] == "root")
     assert set(root) >= {"name", "role", "subject", "serial", "not_after", "certificate_url", "crl_url"}
     assert root["certificate_url"].endswith("/certs/root.crt") and root["crl_url"].endswith("/crl/root.crl")

@@ -35,7 +35,9 @@ def live_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path, Pat
     (tmp_path / "pin").write_text("walkthrough-keystore-passphrase\n")
     config = tmp_path / "live.toml"
     config.write_text(
-        f'[server]\nservices = ["ca", "enrollment"]\nrun_jobs = false\n'
+        f'[server]\nservices = ["ca", "enrollment", "tsa", "verifier", "receipts"]\nrun_jobs = false\n'
+        # The test machine's clock need not be NTP-synchronised (the guard is tested in tests/tsa).
+        f"[tsa]\nrequire_ntp_sync = false\n"
         f'[database]\nurl = "sqlite:///{database}"\n'
         f'[keystore]\npath = "{tmp_path / "keys"}"\npin_file = "{tmp_path / "pin"}"\n'
         f'[ca]\npublic_base_url = "http://127.0.0.1:{port}"\ncps_uri = "http://127.0.0.1:{port}/docs/cps"\n'
@@ -111,6 +113,9 @@ def test_walkthrough_end_to_end(live_server: tuple[str, dict[str, str], Path, Pa
         "revoked.pem",
         "suspended.pem",
         "summary.json",
+        "paczka.asice",
+        "upo.xml",
+        "upo.pdf",
     }
     assert expected <= {p.name for p in out.iterdir()}
     chain = x509.load_pem_x509_certificates((out / "chain.pem").read_bytes())

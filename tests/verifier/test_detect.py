@@ -58,7 +58,7 @@ def test_parse_submission_raises_only_verifier_errors(body, content_type) -> Non
         submission = parse_submission(content_type, body)
     except (VerifierError, UnsupportedMediaTypeError):
         return
-    assert submission.kind in ("pdf", "xml", "cms")
+    assert submission.kind in ("pdf", "xml", "cms", "asic")
 
 
 @settings(max_examples=300)
@@ -85,7 +85,7 @@ def test_der_walker_accepts_real_der_and_refuses_depth() -> None:
         (b"  \n<a/>", "xml"),
         (b"\x30\x82", "cms"),
         (b"-----BEGIN PKCS7-----", "cms"),
-        (b"PK\x03\x04", None),
+        (b"PK\x03\x04", "asic"),  # EN 319 162-1 containers are sniffed
     ],
 )
 def test_sniff(data, kind) -> None:  # type: ignore[no-untyped-def]

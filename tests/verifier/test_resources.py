@@ -90,7 +90,7 @@ def test_too_large_is_413(settings, db, clock, key_store, vpki) -> None:
 
 
 def test_unsupported_media_type_is_415(client) -> None:
-    result = client.simulate_post(URL, body=b"PK\x03\x04junk", headers={"Content-Type": "application/zip"})
+    result = client.simulate_post(URL, body=b"PK\x03\x04junk", headers={"Content-Type": "application/msword"})
     assert result.status_code == 415 and result.headers["content-type"] == "application/problem+json"
 
 
