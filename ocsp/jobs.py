@@ -127,7 +127,7 @@ def _presign_issuer(
         if not rows:
             return done, True
         batch = [_presigned(issuer, certificate, signer, row, read_at, validity) for row in rows]
-        after_id = rows[-1][0]
+        after_id, *_ = rows[-1]  # keyset pagination on the certificate row id
         _store(batch, issuer, signer, clock, actor)
         done += len(batch)
         if len(rows) < limit:
@@ -144,8 +144,8 @@ def _presigned(
 ) -> cache.PresignedRow:
     """A signed response for one due certificate row (SHA-1 CertID, RFC 5019 §2.1.1), with the
     change stamps it was made from."""
-    serial_hex = row[1]
-    entry = cache.StatusEntry(row[2:])
+    _cert_row_id, serial_hex, *status_row = row
+    entry = cache.StatusEntry(status_row)
     cert_id = cert_id_for(certificate, int(serial_hex, 16), "sha1")
     answer = sign_response([(cert_id, entry.status)], signer, produced_at=read_at, validity=validity)
     assert answer.this_update is not None and answer.next_update is not None
