@@ -13,10 +13,20 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from core.signing import signature_hash
 from epackage.errors import SigningError
 
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+# SignatureMethod URIs (RFC 6931 §2.3.2 RSA, §2.3.6 ECDSA) for the hash core.signing picks.
+_SIGNATURE_METHODS = {
+    ("rsa", "sha256"): RSA_SHA256,
+    ("rsa", "sha384"): "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+    ("rsa", "sha512"): "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+    ("ec", "sha256"): ECDSA_SHA256,
+    ("ec", "sha384"): "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+    ("ec", "sha512"): "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+}
 
 
 @dataclass(frozen=True)
@@ -36,15 +46,22 @@ class Signer:
 
     @property
     def algorithm(self) -> str:
-        return ECDSA_SHA256 if isinstance(self.key, ec.EllipticCurvePrivateKey) else RSA_SHA256
+        """The SignatureMethod URI: the project's one key → hash rule (:mod:`core.signing`)."""
+        family = "ec" if isinstance(self.key, ec.EllipticCurvePrivateKey) else "rsa"
+        return _SIGNATURE_METHODS[(family, self._hash().name)]
+
+    def _hash(self) -> hashes.HashAlgorithm:
+        chosen = signature_hash(self.key)
+        assert chosen is not None  # RSA and EC only (checked in __post_init__)
+        return chosen
 
     def sign(self, data: bytes) -> bytes:
-        """The XML-DSig SignatureValue octets over ``data`` (SHA-256)."""
+        """The XML-DSig SignatureValue octets over ``data`` (hash per :attr:`algorithm`)."""
         if isinstance(self.key, ec.EllipticCurvePrivateKey):
-            r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(hashes.SHA256())))
+            r, s = decode_dss_signature(self.key.sign(data, ec.ECDSA(self._hash())))
             size = (self.key.curve.key_size + 7) // 8
             return r.to_bytes(size, "big") + s.to_bytes(size, "big")
-        signature: bytes = self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        signature: bytes = self.key.sign(data, padding.PKCS1v15(), self._hash())
         return signature
 
 

@@ -116,6 +116,19 @@ def test_pkcs11_token_key_signs(softhsm_token, vpki, clock) -> None:  # noqa: F8
     assert report.indication == "TOTAL_PASSED", report.to_dict()
 
 
+def test_p384_key_signs_with_ecdsa_sha384(vpki, clock) -> None:  # type: ignore[no-untyped-def]
+    # One key -> hash rule for the project (core.signing; RFC 5480 §4): a P-384 key signs with
+    # SHA-384, announced as ecdsa-sha384 (RFC 6931 §2.3.6); before, e-packages always said SHA-256.
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    signer = Signer(key, _certificate_for(vpki, key.public_key(), clock))
+    assert signer.algorithm == "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
+    package = pack_and_sign(FORMS, signer, at=clock.now())
+    report = verify_offline(package, **anchors(vpki), at=clock.now())
+    assert report.indication == "TOTAL_PASSED", report.to_dict()
+
+
 def _certificate_for(vpki, public_key, clock) -> x509.Certificate:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
