@@ -58,7 +58,8 @@ class StatusEntry:
     __slots__ = ("_row", "_status")
 
     def __init__(self, row: Sequence[Any] | None) -> None:
-        self._row = StatusRow._make(row) if row is not None else None
+        # tuple.__new__: the NamedTuple without its _make/__new__ overhead (hot path)
+        self._row = tuple.__new__(StatusRow, row) if row is not None else None
         self._status: CertStatus | None = None
 
     @property
@@ -105,17 +106,13 @@ _TIME_FIELD = UTCDateTimeField()
 
 
 def _time(raw: Any) -> datetime | None:
-    return _value(_TIME_FIELD, raw)  # type: ignore[no-any-return]
-
-
-def _value(field: pw.Field, raw: Any) -> Any:
     if raw is None:
         return None
-    if isinstance(raw, str) and isinstance(field, UTCDateTimeField):
+    if isinstance(raw, str):
         parsed = _sqlite_datetime(raw)
         if parsed is not None:
             return parsed
-    return field.python_value(raw)  # type: ignore[no-untyped-call]
+    return _TIME_FIELD.python_value(raw)  # type: ignore[no-any-return, no-untyped-call]
 
 
 @lru_cache(maxsize=4096)
