@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,14 +19,15 @@ from core.auth import Principal
 from core.clock import Clock
 from core.db import atomic
 from core.errors import ValidationError
-from core.identifiers import IdentifierError, validate_pesel
 from enrollment import notifications
 from enrollment.attempts import AttemptLimiter
 from enrollment.errors import ApplicationNotFoundError, IdempotencyConflictError, NotPermittedError
 from enrollment.models import Application, CertificationPoint, CitizenCertificate
+from enrollment.requests import SearchRequest
 from enrollment.secrets_util import constant_time_equal, new_reference, new_tracking_code
 from enrollment.settings import EnrollmentSettings
 from enrollment.validation import ApplicationData, parse_application
+from enrollment.views import ApplicationView, OfficerApplicationView
 
 MAX_IDEMPOTENCY_KEY = 100
 
@@ -53,36 +53,12 @@ def officer_sees(principal: Principal, application: Application) -> bool:
     return "auditor" in principal.roles or application.point_id in principal.points
 
 
-def application_view(app: Application, *, full: bool) -> dict[str, Any]:
+def application_view(app: Application, *, full: bool) -> ApplicationView:
     """What the API returns about an application (``full`` for officers: identity data too)."""
-    view: dict[str, Any] = {
-        "reference": app.reference,
-        "state": app.state,
-        "key_generation": app.key_generation,
-        "point_id": app.point_id,
-        "created_at": app.created_at.isoformat(),
-        "expires_at": app.expires_at.isoformat(),
-        "verified_at": app.verified_at.isoformat() if app.verified_at else None,
-        "issued_at": app.issued_at.isoformat() if app.issued_at else None,
-    }
     certs = list(
         CitizenCertificate.select().where(CitizenCertificate.application == app.id).order_by(CitizenCertificate.id)
     )
-    view["certificates"] = [
-        {"issuer": c.issuer, "serial": c.serial, "not_after": c.not_after.isoformat()} for c in certs
-    ]
-    if full:
-        view.update(
-            given_names=app.given_names,
-            surname=app.surname,
-            pesel=app.pesel,
-            identity_document={"type": app.document_type, "number": app.document_number} if app.document_type else None,
-            email=app.email,
-            phone=app.phone,
-            address={"street": app.street, "postal_code": app.postal_code, "city": app.city},
-            dual_control=app.point.dual_control,
-        )
-    return view
+    return OfficerApplicationView.full(app, certs) if full else ApplicationView.of(app, certs)
 
 
 class ApplicationService:
@@ -220,26 +196,13 @@ class ApplicationService:
             raise NotPermittedError("only officers of the application's certification point may act on it")
         return app
 
-    def search(self, body: Mapping[str, Any], principal: Principal) -> list[Application]:
+    def search(self, request: SearchRequest, principal: Principal) -> list[Application]:
         """By ``reference`` or ``pesel`` (or ``document_number``), limited to the officer's points."""
-        reference = body.get("reference")
-        pesel = body.get("pesel")
-        document = body.get("document_number")
-        query = Application.select(Application, CertificationPoint).join(CertificationPoint)
-        if isinstance(reference, str) and reference.strip():
-            by = "reference"
-            query = query.where(Application.reference == reference.strip().upper())
-        elif isinstance(pesel, str) and pesel.strip():
-            by = "pesel"
-            try:
-                query = query.where(Application.pesel == validate_pesel(pesel))
-            except IdentifierError as exc:
-                raise ValidationError.single("pesel", exc.message, "invalid_identifier") from None
-        elif isinstance(document, str) and document.strip():
-            by = "document_number"
-            query = query.where(Application.document_number == document.replace(" ", "").upper())
-        else:
-            raise ValidationError.single("reference", "give a reference, a PESEL or a document number", "required")
+        by = request.by
+        column = {"reference": Application.reference, "pesel": Application.pesel}.get(by, Application.document_number)
+        query = (
+            Application.select(Application, CertificationPoint).join(CertificationPoint).where(column == request.value)
+        )
         if "auditor" not in principal.roles:
             query = query.where(Application.point.in_(sorted(principal.points) or [0]))
         found = list(query.order_by(Application.created_at.desc()).limit(100))

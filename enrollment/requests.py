@@ -13,10 +13,11 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from ca.api import canonical_serial
 from core.errors import FieldError, ValidationError
+from core.identifiers import IdentifierError, validate_pesel
 from enrollment.validation import parse_csr, parse_date, validate_document
 
 
@@ -53,6 +54,28 @@ class AgreementRequest:
         if not isinstance(text, str):
             raise ValidationError.single("text", "is required", "required")
         return cls(text)
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """An officer looks an application up by one key; ``value`` is normalised (a PESEL checked)."""
+
+    by: Literal["reference", "pesel", "document_number"]
+    value: str
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> SearchRequest:
+        reference, pesel, document = body.get("reference"), body.get("pesel"), body.get("document_number")
+        if isinstance(reference, str) and reference.strip():
+            return cls("reference", reference.strip().upper())
+        if isinstance(pesel, str) and pesel.strip():
+            try:
+                return cls("pesel", validate_pesel(pesel))
+            except IdentifierError as exc:
+                raise ValidationError.single("pesel", exc.message, "invalid_identifier") from None
+        if isinstance(document, str) and document.strip():
+            return cls("document_number", document.replace(" ", "").upper())
+        raise ValidationError.single("reference", "give a reference, a PESEL or a document number", "required")
 
 
 @dataclass(frozen=True)

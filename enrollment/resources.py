@@ -33,6 +33,7 @@ from enrollment.requests import (
     LoginRequest,
     RenewalRequest,
     RevokeRequest,
+    SearchRequest,
 )
 from enrollment.settings import EnrollmentSettings
 from enrollment.views import (
@@ -163,7 +164,7 @@ class ApplicationsResource(_Base):
 class ApplicationResource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, reference: str) -> None:
         app = self.services.applications().for_portal(reference, principal_of(req))
-        resp.media = application_view(app, full=False)
+        resp.media = to_json(application_view(app, full=False))
 
 
 @protected
@@ -176,15 +177,15 @@ class ApplicationStatusResource(_Base):
 @protected
 class OfficerSearchResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        found = self.services.applications().search(json_body(req), principal_of(req))
-        resp.media = {"applications": [application_view(a, full=True) for a in found]}
+        found = self.services.applications().search(SearchRequest.from_json(json_body(req)), principal_of(req))
+        resp.media = {"applications": to_json([application_view(a, full=True) for a in found])}
 
 
 @protected
 class OfficerApplicationResource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, reference: str) -> None:
         app = self.services.applications().for_officer(reference, principal_of(req))
-        resp.media = application_view(app, full=True)
+        resp.media = to_json(application_view(app, full=True))
 
 
 @protected

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from access.officers import SessionGrant
 from ca.api import CertificateState
-from enrollment.models import Agreement, Approval, CertificationPoint, CitizenCertificate, IdentityCheck
+from enrollment.models import Agreement, Application, Approval, CertificationPoint, CitizenCertificate, IdentityCheck
 
 # How the API names a certificate's condition (ca.status.CertificateState.condition).
 _PUBLIC_STATUS = {
@@ -222,3 +222,82 @@ class RenewedView:
     not_after: datetime
     certificate: str
     chain: str
+
+
+@dataclass(frozen=True)
+class CertificateRefView:
+    issuer: str
+    serial: str
+    not_after: datetime
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """An application as its portal sees it (no identity data)."""
+
+    reference: str
+    state: str
+    key_generation: str
+    point_id: int
+    created_at: datetime
+    expires_at: datetime
+    verified_at: datetime | None
+    issued_at: datetime | None
+    certificates: list[CertificateRefView]
+
+    @classmethod
+    def of(cls, app: Application, certs: list[CitizenCertificate]) -> ApplicationView:
+        return cls(
+            app.reference,
+            app.state,
+            app.key_generation,
+            app.point_id,
+            app.created_at,
+            app.expires_at,
+            app.verified_at,
+            app.issued_at,
+            [CertificateRefView(c.issuer, c.serial, c.not_after) for c in certs],
+        )
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    type: str
+    number: str | None
+
+
+@dataclass(frozen=True)
+class AddressView:
+    street: str
+    postal_code: str
+    city: str
+
+
+@dataclass(frozen=True)
+class OfficerApplicationView(ApplicationView):
+    """An application as an officer of its point sees it: with the citizen's identity data."""
+
+    given_names: str
+    surname: str
+    pesel: str | None
+    identity_document: DocumentView | None
+    email: str
+    phone: str
+    address: AddressView
+    dual_control: bool
+
+    @classmethod
+    def full(cls, app: Application, certs: list[CitizenCertificate]) -> OfficerApplicationView:
+        base = ApplicationView.of(app, certs)
+        document = DocumentView(app.document_type, app.document_number) if app.document_type else None
+        return cls(
+            **{f.name: getattr(base, f.name) for f in dataclasses.fields(ApplicationView)},
+            given_names=app.given_names,
+            surname=app.surname,
+            pesel=app.pesel,
+            identity_document=document,
+            email=app.email,
+            phone=app.phone,
+            address=AddressView(app.street, app.postal_code, app.city),
+            dual_control=app.point.dual_control,
+        )
