@@ -18,10 +18,9 @@ never issued).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import peewee as pw
 from cryptography import x509
@@ -290,7 +289,7 @@ COLUMNS = CertificateColumns(
     issued_at=Certificate.issued_at,
 )
 
-# The columns :class:`StatusColumns` reads, in its order.
+# The status columns, in the order ocsp.cache.StatusRow reads them.
 STATUS_COLUMNS: tuple[pw.Field, ...] = (
     COLUMNS.state,
     COLUMNS.revocation_reason,
@@ -299,17 +298,6 @@ STATUS_COLUMNS: tuple[pw.Field, ...] = (
     COLUMNS.status_changed_at,
     COLUMNS.issued_at,
 )
-
-
-class StatusColumns(NamedTuple):
-    """Raw values of :data:`STATUS_COLUMNS` as a query returns them (not yet converted)."""
-
-    state: str
-    revocation_reason: str | None
-    revoked_at: Any
-    invalidity_date: Any
-    status_changed_at: Any
-    issued_at: Any
 
 
 def select_certificates(*columns: pw.Field) -> pw.ModelSelect[Any]:
@@ -322,10 +310,6 @@ def join_per_certificate(
 ) -> pw.ModelSelect[Any]:
     """LEFT OUTER JOIN a table keyed by (issuer id, serial hex) to the certificates of ``query``."""
     return query.join(model, pw.JOIN.LEFT_OUTER, on=(issuer == Certificate.issuer) & (serial == Certificate.serial))
-
-
-def row_values(values: Sequence[Any]) -> StatusColumns:
-    return StatusColumns._make(values)
 
 
 def status_by_issuer_name(issuer_name: str, serial: int) -> CertStatus:

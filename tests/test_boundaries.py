@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Every package but ca. verifier joins this list once its policy and revocation modules read CA
-# state through ca.status / ca.hierarchy (being done on another branch):
-#   "verifier",
-OUTSIDE_CA = ("core", "hsm", "ocsp", "tsa", "enrollment", "config", "receipts", "epackage")
+# Every package but ca.
+OUTSIDE_CA = ("core", "hsm", "access", "ocsp", "tsa", "enrollment", "verifier", "config", "receipts", "epackage")
 
 
 def imports(package: str, root: Path = ROOT) -> Iterator[tuple[Path, int, str]]:
@@ -51,7 +49,7 @@ def test_enrollment_reaches_the_ca_only_through_its_port() -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ("core", "hsm", "ca", "ocsp", "tsa", "enrollment", "verifier", "receipts", "epackage")
+    "package", ("core", "hsm", "ca", "ocsp", "tsa", "access", "enrollment", "verifier", "receipts", "epackage")
 )
 def test_no_service_package_imports_config(package: str) -> None:
     assert offending((package,), ("config",)) == []
@@ -68,3 +66,13 @@ def test_the_check_sees_lazy_and_aliased_imports(tmp_path: Path) -> None:
         "pkg/a.py:2 imports ca.models.Certificate",
         "pkg/b.py:1 imports ca.models",
     ]
+
+
+@pytest.mark.parametrize("package", ("core", "hsm", "ca", "ocsp", "tsa", "verifier"))
+def test_access_and_enrollment_stay_above_the_packages_below(package: str) -> None:
+    """core, hsm, ca and the protocol services never import access or enrollment."""
+    assert offending((package,), ("access", "enrollment")) == []
+
+
+def test_access_knows_nothing_of_certificates_or_applications() -> None:
+    assert offending(("access",), ("ca", "enrollment", "ocsp", "tsa", "verifier", "hsm")) == []
