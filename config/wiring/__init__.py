@@ -1,6 +1,6 @@
 """Which services ``create_app`` can mount. Each entry names the module that mounts one package's
 resources; it is imported only when that service is mounted, so a process that mounts only the
-verifier or only OCSP never loads enrollment (tests/config/test_app.py checks ``sys.modules``)."""
+verifier or only OCSP never loads enrollment (tests/access/test_access.py checks ``sys.modules``)."""
 
 from __future__ import annotations
 
