@@ -148,7 +148,7 @@ _OPS: dict[
         "Record the in-person identity check",
         _ref("IdentityCheckRequest"),
         "201",
-        {"type": "object"},
+        _ref("IdentityCheckResult"),
         ("404", "409", "422"),
         [],
     ),
@@ -156,7 +156,7 @@ _OPS: dict[
         "Dual control: a second officer approves",
         None,
         "201",
-        {"type": "object"},
+        _ref("ApprovalResult"),
         ("404", "409"),
         [],
     ),
@@ -374,9 +374,24 @@ def schemas() -> dict[str, Any]:
         point_id={"type": "integer"},
         created_at=_DT,
         expires_at=_DT,
-        certificates={"type": "array", "items": {"type": "object"}},
+        verified_at={"type": ["string", "null"], "format": "date-time"},
+        issued_at={"type": ["string", "null"], "format": "date-time"},
+        certificates={
+            "type": "array",
+            "items": _obj(["issuer", "serial", "not_after"], issuer=_S, serial=_S, not_after=_DT),
+        },
     )
     return {
+        "IdentityCheckResult": _obj(
+            ["reference", "check_id", "state", "checked_at"],
+            reference=_S,
+            check_id={"type": "integer"},
+            state={"const": "verified"},
+            checked_at=_DT,
+        ),
+        "ApprovalResult": _obj(
+            ["reference", "state", "approved_at"], reference=_S, state={"const": "approved"}, approved_at=_DT
+        ),
         "LoginRequest": _obj(
             ["username", "password"], username=_NE, password={"type": "string", "format": "password", "minLength": 1}
         ),

@@ -20,6 +20,9 @@ PAIRS = [
     (views.IssuedView, "IssueResult"),
     (views.CertificateStatusView, "CertificateStatus"),
     (views.RenewedView, "RenewalResult"),
+    (views.IdentityCheckView, "IdentityCheckResult"),
+    (views.ApprovalView, "ApprovalResult"),
+    (views.ApplicationView, "ApplicationView"),
 ]
 
 
@@ -35,6 +38,11 @@ def test_view_and_schema_name_the_same_fields(view: type, name: str) -> None:
 def test_points_list_items_are_point_views() -> None:
     items = schemas()["PointList"]["properties"]["points"]["items"]
     assert {f.name for f in dataclasses.fields(views.PointView)} == properties(items)
+
+
+def test_certificate_references_of_an_application() -> None:
+    items = schemas()["ApplicationView"]["properties"]["certificates"]["items"]
+    assert {f.name for f in dataclasses.fields(views.CertificateRefView)} == properties(items)
 
 
 def test_to_json_writes_times_in_iso_8601_with_offset() -> None:
