@@ -120,7 +120,7 @@ def granian_server(settings: Settings) -> object:
         # SIGTERM to a worker lets it finish its requests; past this it is killed (Ctrl-C,
         # stop, and the graceful restart on SIGHUP, which starts the new worker first).
         workers_kill_timeout=server.graceful_timeout_seconds,
-        respawn_interval=1.0,
+        respawn_interval=server.restart_interval_seconds,
         pid_file=run_file(server, "pid"),
     )
 
