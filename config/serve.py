@@ -77,9 +77,11 @@ def _supervise(command: list[str]) -> int:
     Ctrl-C sends SIGINT to the whole foreground process group. granian's workers that receive
     SIGINT themselves and then SIGTERM from their master sometimes never stop (measured: 1–2 of
     2 workers in each of three runs, killed after ``workers_kill_timeout``; never with SIGTERM);
-    gunicorn treats SIGINT as "quit now" and its workers, hit by both, were killed after the
-    graceful timeout ("was sent SIGKILL! Perhaps out of memory?"). So the master alone is told,
-    with SIGTERM (graceful stop), and stops its workers and the jobs loop itself."""
+    gunicorn treats SIGINT as "quit now" while its workers get the same SIGINT directly (issue 15
+    saw 30 s and "was sent SIGKILL! Perhaps out of memory?"). So the master alone is told, with
+    SIGTERM (graceful stop), and stops its workers and the jobs loop itself. If this supervisor
+    is killed outright (SIGKILL) the server's session lives on: stop a service by its process
+    group or cgroup (systemd does), or by the pid file in ``server.run_dir``."""
     child = subprocess.Popen(command, start_new_session=True)
 
     def relay(signum: int, frame: FrameType | None) -> None:
@@ -118,7 +120,7 @@ def granian_server(settings: Settings) -> object:
         # SIGTERM to a worker lets it finish its requests; past this it is killed (Ctrl-C,
         # stop, and the graceful restart on SIGHUP, which starts the new worker first).
         workers_kill_timeout=server.graceful_timeout_seconds,
-        respawn_interval=1.0,
+        respawn_interval=server.restart_interval_seconds,
         pid_file=run_file(server, "pid"),
     )
 

@@ -50,12 +50,18 @@ class ServerSettings:
     # How long stopping workers may finish their requests before they are killed (SIGTERM,
     # Ctrl-C, graceful restart). Short, so `make run` stops within 5 s of Ctrl-C.
     graceful_timeout_seconds: int = 3
+    # granian's graceful restart (SIGHUP) starts a new worker, waits this long, then stops the old
+    # one. It must exceed a worker's start-up (importing and building the app): measured, an old
+    # worker stopped before its successor was up left connections refused for the gap.
+    restart_interval_seconds: float = 5.0
     # Per-instance run files (granian's pid file, gunicorn's control socket), named by port.
     run_dir: str = "var/run"
 
     def __post_init__(self) -> None:
         if self.http_server not in ("granian", "gunicorn"):
             raise ConfigurationError("server.http_server", 'must be "granian" or "gunicorn"')
+        if not 0 < self.restart_interval_seconds <= 600:
+            raise ConfigurationError("server.restart_interval_seconds", "must be above 0 and at most 600")
         if not 1 <= self.graceful_timeout_seconds <= 600:
             raise ConfigurationError("server.graceful_timeout_seconds", "must be between 1 and 600")
         if not 1 <= self.port <= 65535:

@@ -284,3 +284,15 @@ def test_two_instances_have_their_own_run_files(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True, cwd=ROOT,
     )  # fmt: skip
     assert conf.stdout.split() == [str(run_file(second.server, "ctl")), "3"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("HTTP_SERVER", '"uvicorn"'), ("RESTART_INTERVAL_SECONDS", "0"), ("GRACEFUL_TIMEOUT_SECONDS", "0")],
+)
+def test_server_choice_and_timings_are_validated(key: str, value: str) -> None:
+    from core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(env={f"SEKAP_TRUST__SERVER__{key}": value})
+    assert f"server.{key.lower()}" in str(caught.value.args) + str(caught.value)
