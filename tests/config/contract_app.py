@@ -24,7 +24,7 @@ from enrollment.admin import Administration
 from tests.enrollment.helpers import API, create_parties, remember
 from tests.pki import build_pki, software_store
 
-SERVICES = ["ca", "enrollment", "ocsp", "tsa", "verifier"]
+SERVICES = ["ca", "enrollment", "ocsp", "tsa", "verifier", "receipts"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ def build(directory: Path) -> ContractApp:
         pkcs12_kdf_rounds=2048,
         point_key_algorithm="ec-p256",
     )
-    settings = replace(settings, enrollment=enrollment)
+    # The machine's clock need not be NTP-synchronised for the receipts' timestamps here.
+    settings = replace(settings, enrollment=enrollment, tsa=replace(settings.tsa, require_ntp_sync=False))
     database = core_db.open_database(url)
     core_db.bind(database)
     clock = SystemClock()
@@ -56,7 +57,7 @@ def build(directory: Path) -> ContractApp:
         parties = create_parties(enrollment, clock)
         # One portal client holding every scope, so every portal operation is reachable.
         portal = Administration(enrollment, clock).add_portal_client(
-            name="contract", scopes=["applications", "citizens", "verify"], actor="test"
+            name="contract", scopes=["applications", "citizens", "verify", "receipts"], actor="test"
         )
     app = create_app(settings, SERVICES, clock=clock, key_store=key_store, database=database)
     officer = API(testing.TestClient(app)).login("raadmin")
