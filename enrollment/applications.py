@@ -24,7 +24,7 @@ from core.identifiers import IdentifierError, validate_pesel
 from enrollment import notifications
 from enrollment.attempts import AttemptLimiter
 from enrollment.errors import ApplicationNotFoundError, IdempotencyConflictError, NotPermittedError
-from enrollment.models import Application, CertificationPoint, CitizenCertificate
+from enrollment.models import Application, CertificationPoint, CitizenCertificate, IdentityCheck
 from enrollment.secrets_util import constant_time_equal, new_reference, new_tracking_code
 from enrollment.settings import EnrollmentSettings
 from enrollment.validation import ApplicationData, parse_application
@@ -170,8 +170,10 @@ class ApplicationService:
                 data.email,
                 name=data.given_names,
                 reference=app.reference,
+                tracking_code=app.tracking_code,
                 point=f"{point.name}, {point.street}, {point.postal_code} {point.city}",
                 expires=notifications.polish_time(expires),
+                bring=notifications.what_to_bring(data.key_generation),
             )
         return app
 
@@ -221,25 +223,12 @@ class ApplicationService:
         return app
 
     def search(self, body: Mapping[str, Any], principal: Principal) -> list[Application]:
-        """By ``reference`` or ``pesel`` (or ``document_number``), limited to the officer's points."""
-        reference = body.get("reference")
-        pesel = body.get("pesel")
-        document = body.get("document_number")
+        """By ``reference``, ``tracking_code``, ``pesel``, ``document_number`` (the one named in the
+        application or checked at the desk) or ``surname`` (case-insensitive, optionally with
+        ``given_names``), limited to the officer's points."""
         query = Application.select(Application, CertificationPoint).join(CertificationPoint)
-        if isinstance(reference, str) and reference.strip():
-            by = "reference"
-            query = query.where(Application.reference == reference.strip().upper())
-        elif isinstance(pesel, str) and pesel.strip():
-            by = "pesel"
-            try:
-                query = query.where(Application.pesel == validate_pesel(pesel))
-            except IdentifierError as exc:
-                raise ValidationError.single("pesel", exc.message, "invalid_identifier") from None
-        elif isinstance(document, str) and document.strip():
-            by = "document_number"
-            query = query.where(Application.document_number == document.replace(" ", "").upper())
-        else:
-            raise ValidationError.single("reference", "give a reference, a PESEL or a document number", "required")
+        by, condition = _search_condition(body)
+        query = query.where(condition)
         if "auditor" not in principal.roles:
             query = query.where(Application.point.in_(sorted(principal.points) or [0]))
         found = list(query.order_by(Application.created_at.desc()).limit(100))
@@ -260,7 +249,7 @@ class ApplicationService:
         """Applications not confirmed in person within the TTL expire (idempotent, multi-host safe)."""
         now = self.clock.now()
         candidates = list(
-            Application.select(Application.id, Application.reference)
+            Application.select(Application.id, Application.reference, Application.given_names, Application.email)
             .where((Application.state == "submitted") & (Application.expires_at <= now))
             .limit(1000)
         )
@@ -281,5 +270,49 @@ class ApplicationService:
                         object_id=app.id,
                         details={"reference": app.reference},
                     )
+                    notifications.queue(
+                        self.clock,
+                        "application_expired",
+                        app.email,
+                        name=app.given_names,
+                        reference=app.reference,
+                        at=notifications.polish_time(now),
+                    )
                     expired += changed
         return expired
+
+
+def _text(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _spellings(name: str) -> list[str]:
+    """How a typed name may be stored. SQLite's LOWER() folds only ASCII ("Łukasz" stays), so the
+    comparison uses the usual spellings instead of a database function."""
+    return sorted({name, name.lower(), name.upper(), name.title(), name[:1].upper() + name[1:].lower()})
+
+
+def _search_condition(body: Mapping[str, Any]) -> tuple[str, Any]:
+    """(the kind of key, the WHERE condition) for an officer's search; the first key given wins."""
+    if reference := _text(body, "reference"):
+        return "reference", Application.reference == reference.upper()
+    if tracking := _text(body, "tracking_code"):
+        return "tracking_code", Application.tracking_code == tracking
+    if pesel := _text(body, "pesel"):
+        try:
+            return "pesel", Application.pesel == validate_pesel(pesel)
+        except IdentifierError as exc:
+            raise ValidationError.single("pesel", exc.message, "invalid_identifier") from None
+    if document := _text(body, "document_number"):
+        number = document.replace(" ", "").upper()
+        checked = IdentityCheck.select(IdentityCheck.application).where(IdentityCheck.document_number == number)
+        return "document_number", (Application.document_number == number) | Application.id.in_(checked)
+    if surname := _text(body, "surname"):
+        condition = Application.surname.in_(_spellings(surname))
+        if given := _text(body, "given_names"):
+            condition &= Application.given_names.in_(_spellings(given))
+        return "surname", condition
+    raise ValidationError.single(
+        "reference", "give a reference, a tracking code, a PESEL, a document number or a surname", "required"
+    )

@@ -65,6 +65,8 @@ class IdentityCheckRequest:
     data_match: bool
     agreement_version: int | None
     problems: tuple[FieldError, ...] = ()
+    # The date of birth on the document: required for an application without a PESEL (adulthood).
+    birth_date: date | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> IdentityCheckRequest:
@@ -84,7 +86,8 @@ class IdentityCheckRequest:
                 FieldError("agreement_version", "must be the version number of the accepted agreement", "required")
             )
             version = None
-        return cls(doc_type, doc_number, expiry, data_match, version, tuple(errors))
+        birth = parse_date(body.get("birth_date"), "birth_date", errors) if body.get("birth_date") is not None else None
+        return cls(doc_type, doc_number, expiry, data_match, version, tuple(errors), birth)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,11 @@ def register(sub: Any) -> None:
     reset.add_argument("--username", required=True)
     reset.add_argument("--password-file", help="read the password from this file (else prompt)")
     reset.set_defaults(handler=cmd_officer_reset)
+    totp = officer.add_parser(
+        "totp-reset", allow_abbrev=False, help="remove the officer's TOTP second factor (they enrol again)"
+    )
+    totp.add_argument("--username", required=True)
+    totp.set_defaults(handler=cmd_officer_totp_reset)
 
     portal = sub.add_parser("portal-client", help="portal API clients").add_subparsers(
         dest="portal_command", required=True
@@ -144,6 +149,20 @@ def cmd_officer_disable(args: argparse.Namespace, ctx: CommandContext) -> int:
 def cmd_officer_reset(args: argparse.Namespace, ctx: CommandContext) -> int:
     officer = _admin(ctx).reset_password(args.username, read_password(args), actor=ctx.actor)
     ctx.print(f"new password set for {officer.username}; lockout lifted, sessions ended")
+    return 0
+
+
+def cmd_officer_totp_reset(args: argparse.Namespace, ctx: CommandContext) -> int:
+    from access.models import Officer
+    from enrollment.totp import SecondFactor
+
+    officer = Officer.get_or_none(Officer.username == args.username.strip())
+    if officer is None:
+        ctx.print(f"no officer {args.username!r}")
+        return 1
+    removed = SecondFactor(ctx.runtime.clock).reset(officer.id, actor=ctx.actor)
+    state = "removed" if removed else "was not set up"
+    ctx.print(f"TOTP second factor of {officer.username} {state}; they enrol again at the next log-in")
     return 0
 
 
