@@ -101,8 +101,8 @@ class ApplicationService:
                 return replay
         data = parse_application(body)
         point = CertificationPoint.get_or_none(CertificationPoint.id == data.point_id)
-        if point is None:
-            raise ValidationError.single("point_id", "no such certification point")
+        if point is None or point.disabled:
+            raise ValidationError.single("point_id", "no such certification point (or it takes no applications)")
         try:
             app = self._create(data, point, principal, idempotency_key, digest)
         except pw.IntegrityError:
@@ -171,7 +171,7 @@ class ApplicationService:
                 name=data.given_names,
                 reference=app.reference,
                 tracking_code=app.tracking_code,
-                point=f"{point.name}, {point.street}, {point.postal_code} {point.city}",
+                point=notifications.point_text(point),
                 expires=notifications.polish_time(expires),
                 bring=notifications.what_to_bring(data.key_generation),
             )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.clock import Clock
@@ -89,6 +90,16 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 def polish_time(value: datetime) -> str:
     """A moment as a person in Poland reads it: ``04.12.2026, 16:05`` in Europe/Warsaw."""
     return value.astimezone(WARSAW).strftime("%d.%m.%Y, %H:%M")
+
+
+def point_text(point: Any) -> str:
+    """Name, address and, when known, opening hours and phone of a certification point."""
+    text = f"{point.name}, {point.street}, {point.postal_code} {point.city}"
+    if point.opening_hours:
+        text += f" (czynny: {point.opening_hours})"
+    if point.phone:
+        text += f", tel. {point.phone}"
+    return text
 
 
 def what_to_bring(key_generation: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from access.clients import add_portal_client
 from access.models import ROLES, SCOPES
+from config.commands import registry_cmd
 from config.commands.context import CommandContext
 from core.errors import ValidationError
 from enrollment.admin import Administration
@@ -28,6 +29,8 @@ def register(sub: Any) -> None:
     add.add_argument("--city", required=True)
     add.add_argument("--teryt", required=True, help="TERYT TERC code (7 digits)")
     add.add_argument("--dual-control", action="store_true", help="a second officer approves every issuance")
+    add.add_argument("--opening-hours", default="", help='e.g. "pon.-pt. 8:00-16:00"')
+    add.add_argument("--phone", default="", help="the point's phone number for citizens")
     add.add_argument("--json", action="store_true", help="machine-readable output")
     add.set_defaults(handler=cmd_point_add)
     point.add_parser("list", help="list certification points").set_defaults(handler=cmd_point_list)
@@ -73,6 +76,7 @@ def register(sub: Any) -> None:
     aadd.add_argument("--file", required=True)
     aadd.add_argument("--json", action="store_true")
     aadd.set_defaults(handler=cmd_agreement_add)
+    registry_cmd.add_commands(point, officer, portal, agreement)
 
 
 def read_password(args: argparse.Namespace) -> str:
@@ -101,6 +105,8 @@ def cmd_point_add(args: argparse.Namespace, ctx: CommandContext) -> int:
         teryt=args.teryt,
         dual_control=args.dual_control,
         actor=ctx.actor,
+        opening_hours=args.opening_hours,
+        phone=args.phone,
     )
     if args.json:
         ctx.print_json({"id": point.id, "name": point.name, "dual_control": point.dual_control})
@@ -118,6 +124,9 @@ def cmd_point_list(args: argparse.Namespace, ctx: CommandContext) -> int:
         ctx.print(
             f"{p.id:4} {p.name}  {p.street}, {p.postal_code} {p.city}  TERYT {p.teryt}"
             + ("  dual control" if p.dual_control else "")
+            + (f"  hours: {p.opening_hours}" if p.opening_hours else "")
+            + (f"  phone: {p.phone}" if p.phone else "")
+            + ("  DISABLED" if p.disabled else "")
         )
     return 0
 

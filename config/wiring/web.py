@@ -18,6 +18,7 @@ from core.auth import Principal
 from enrollment.attempts import AttemptLimiter
 from enrollment.auth import officer_login, officer_points
 from enrollment.lifecycle import CITIZEN_REASONS
+from enrollment.notifications import point_text
 from enrollment.requests import CodeRequest, RevokeRequest
 from enrollment.resources import Services
 from enrollment.totp import SecondFactor
@@ -44,7 +45,7 @@ def _application_status(services: Services, reference: str, tracking_code: str) 
         state=app.state,
         expires_at=app.expires_at,
         key_generation=app.key_generation,
-        point=f"{point.name}, {point.street}, {point.postal_code} {point.city}",
+        point=point_text(point),
     )
 
 
