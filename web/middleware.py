@@ -9,7 +9,7 @@ import falcon
 from core.auth import Principal
 from web.deps import WebDeps
 from web.errors import render_error
-from web.security import SESSION_COOKIE, add_security_headers
+from web.security import SESSION_COOKIE, add_security_headers, set_cookie
 
 # Paths the pages own; everything else (REST, OCSP, TSA, downloads) keeps its own answers.
 PAGE_PREFIXES = ("/weryfikacja", "/logowanie", "/wyloguj", "/totp", "/admin", "/urzednik", "/obywatel", "/static")
@@ -42,5 +42,11 @@ class WebMiddleware:
         return self.deps.settings.require_totp and factor is not None and not factor.enrolled(int(principal.id))
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool) -> None:
-        if is_page(req.path):
-            add_security_headers(resp)
+        if not is_page(req.path):
+            return
+        add_security_headers(resp)
+        token = getattr(req.context, "session_token", None)
+        if token and req.path != "/wyloguj" and not req.path.startswith("/static"):
+            # Idle timeout: every page renews the cookie for session_idle_minutes more.
+            minutes = self.deps.settings.session_idle_minutes
+            set_cookie(resp, SESSION_COOKIE, token, secure=self.deps.settings.secure_cookies, max_age=minutes * 60)

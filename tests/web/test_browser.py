@@ -4,6 +4,7 @@ works without JavaScript, and the public verification and the admin views do the
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,8 @@ def test_admin_pages_after_log_in(
     check_page(page, "admin-hierarchia", tmp_path)
     cookie = next(c for c in page.context.cookies() if c["name"] == "sekap_sesja")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    # Idle timeout: the cookie lapses session_idle_minutes after the last page (renewed on each page).
+    assert 14 * 60 <= cookie["expires"] - time.time() <= 15 * 60 + 5
 
     page.get_by_role("link", name="Dziennik zdarzeń").click()
     expect(page.locator("#lancuch")).to_have_text("Łańcuch dziennika jest nienaruszony")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyotp
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 from playwright.sync_api import Page, expect
@@ -71,11 +72,20 @@ def test_officer_path(page: Page, live_server, desk_world: DeskWorld, clock, tmp
     page.keyboard.press("Enter")
     expect(page.locator(".notice")).to_have_text("Zapisano sprawdzenie tożsamości.")
 
-    # Issuance: the PIN twice, and they must agree.
+    # Issuance: re-authentication with a fresh TOTP code, the PIN twice, and they must agree.
+    page.get_by_label("PIN obywatela").fill(CITIZEN_PIN)
+    page.get_by_label("PIN ponownie").fill(CITIZEN_PIN)
+    page.get_by_role("button", name="Wydaj certyfikat").click()
+    expect(page.locator(".error-summary")).to_contain_text("Potwierdź wydanie aktualnym kodem")
+    clock.advance(seconds=30)
+    totp = pyotp.TOTP(page.context.totp_secret)  # type: ignore[attr-defined]
+    page.get_by_label("Twój kod z aplikacji").fill(totp.at(clock.now()))
     page.get_by_label("PIN obywatela").fill(CITIZEN_PIN)
     page.get_by_label("PIN ponownie").fill(CITIZEN_PIN + "x")
     page.get_by_role("button", name="Wydaj certyfikat").click()
     expect(page.locator(".error-summary")).to_contain_text("Oba wpisy PIN-u muszą być takie same.")
+    clock.advance(seconds=30)  # the code above was used up by the refused attempt's check
+    page.get_by_label("Twój kod z aplikacji").fill(totp.at(clock.now()))
     page.get_by_label("PIN obywatela").fill(CITIZEN_PIN)
     page.get_by_label("PIN ponownie").fill(CITIZEN_PIN)
     page.get_by_role("button", name="Wydaj certyfikat").click()

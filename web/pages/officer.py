@@ -254,6 +254,10 @@ class IssueResource(ApplicationPageResource):
         form = form_of(req)
         authorize(principal, f"{API}/applications/{{reference}}/issue", "POST")
         app = self.services.applications().for_officer(reference, principal)
+        if not self._reauthenticated(principal, form.get("kod", "")):
+            message = "Potwierdź wydanie aktualnym kodem z aplikacji uwierzytelniającej."
+            self.show(req, resp, reference, [("kod", message)], {}, None)
+            return
         body: dict[str, Any] = {}
         if app.key_generation == "point":
             pin, again = form.get("pin", ""), form.get("pin2", "")
@@ -276,6 +280,13 @@ class IssueResource(ApplicationPageResource):
             result=result,
             **base_context(req, resp),
         )
+
+    def _reauthenticated(self, principal: Principal, code: str) -> bool:
+        """Issuance asks for a fresh TOTP code (re-authentication), whatever the session's age."""
+        factor = self.deps.second_factor
+        if not self.deps.settings.require_totp or factor is None or not factor.enrolled(int(principal.id)):
+            return True
+        return factor.verify(int(principal.id), code)
 
 
 class PKCS12Resource(_Page):

@@ -52,7 +52,8 @@ class LoginPageResource:
         if problem:
             self._form(req, resp, [("code", problem)], username)
             return
-        max_age = max(60, int((grant.expires_at - self.deps.clock.now()).total_seconds()))
+        lifetime = int((grant.expires_at - self.deps.clock.now()).total_seconds())
+        max_age = max(60, min(lifetime, self.deps.settings.session_idle_minutes * 60))
         set_cookie(resp, SESSION_COOKIE, grant.token, secure=self.deps.settings.secure_cookies, max_age=max_age)
         raise falcon.HTTPSeeOther(landing(principal))
 
