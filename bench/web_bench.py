@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 PASSWORD = "Bench-haslo-2026"
+USERS_MAX = 11  # one officer per simulated user (+1 for the warm-up): each enrols its own TOTP factor
 
 
 def _free_port() -> int:
@@ -56,22 +57,23 @@ def _instance(tmp: Path, port: int) -> dict[str, str]:
     env = dict(os.environ, SEKAP_TRUST_CONFIG=str(tmp / "sekap.toml"), SEKAP_TRUST_KEYSTORE_PIN_FILE=str(tmp / "pin"))
     cli = [str(BIN / "sekap-trust")]
     subprocess.run([*cli, "demo", "prepare"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [
-            *cli,
-            "officer",
-            "add",
-            "--username",
-            "bench.admin",
-            "--role",
-            "ca_admin",
-            "--password-file",
-            str(tmp / "password"),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    for n in range(USERS_MAX):
+        subprocess.run(
+            [
+                *cli,
+                "officer",
+                "add",
+                "--username",
+                f"bench.admin{n}",
+                "--role",
+                "ca_admin",
+                "--password-file",
+                str(tmp / "password"),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     subprocess.run([*cli, "jobs", "run"], env=env, check=True, capture_output=True)  # CRLs, OCSP pre-signing
     return env
 
@@ -97,16 +99,31 @@ def _signed_document(tmp: Path, env: dict[str, str]) -> bytes:
     return openssl_cms_sign(citizen, content, attached=True)
 
 
-def _user(
-    base: str, document: bytes, stop: float, timings: dict[str, list[float]], lock: threading.Lock, think: float = 0
-) -> None:
-    session = requests.Session()
+def _log_in(session: requests.Session, base: str, username: str) -> str:
+    """Password, then the TOTP enrolment the first log-in asks for (RFC 6238 code from the secret shown)."""
+    import pyotp
+
     page = session.get(base + "/logowanie")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    login = session.post(
-        base + "/logowanie", data={"csrf_token": token, "username": "bench.admin", "password": PASSWORD}
-    )
-    assert login.url.endswith("/admin"), login.status_code
+    login = session.post(base + "/logowanie", data={"csrf_token": token, "username": username, "password": PASSWORD})
+    if login.url.endswith("/totp"):
+        secret = re.search(r'id="secret">([A-Z2-7 ]+)<', login.text).group(1).replace(" ", "")  # type: ignore[union-attr]
+        login = session.post(base + "/totp", data={"csrf_token": token, "code": pyotp.TOTP(secret).now()})
+    assert login.url.endswith("/admin"), (login.status_code, login.url)
+    return token
+
+
+def _user(
+    base: str,
+    document: bytes,
+    stop: float,
+    timings: dict[str, list[float]],
+    lock: threading.Lock,
+    think: float = 0,
+    username: str = "bench.admin0",
+) -> None:
+    session = requests.Session()
+    token = _log_in(session, base, username)
     mine: dict[str, list[float]] = defaultdict(list)
     while time.monotonic() < stop:
         for name, call in (
@@ -140,7 +157,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--think", type=float, default=1.0)
-    parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--users", type=int, default=10, choices=range(1, USERS_MAX))
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="web-bench-"))
     port = _free_port()
@@ -163,13 +180,13 @@ def main() -> int:
                 time.sleep(0.5)
         # One warm-up walk per worker thread (template compilation, key loading, imports).
         warm_stop = time.monotonic() + 3
-        _user(base, document, warm_stop, defaultdict(list), threading.Lock())
+        _user(base, document, warm_stop, defaultdict(list), threading.Lock(), 0, f"bench.admin{USERS_MAX - 1}")
         timings: dict[str, list[float]] = defaultdict(list)
         lock = threading.Lock()
         stop = time.monotonic() + args.seconds
         users = [
-            threading.Thread(target=_user, args=(base, document, stop, timings, lock, args.think))
-            for _ in range(args.users)
+            threading.Thread(target=_user, args=(base, document, stop, timings, lock, args.think, f"bench.admin{n}"))
+            for n in range(args.users)
         ]
         for user in users:
             user.start()

@@ -32,6 +32,15 @@ def local_time_iso(value: str | None) -> str:
     return local_time(datetime.fromisoformat(value)) if value else "—"
 
 
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """Polish plural forms: 1 wniosek, 2-4 (not 12-14) wnioski, otherwise wniosków."""
+    if n == 1:
+        return one
+    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return few
+    return many
+
+
 def file_size(value: int) -> str:
     if value >= 1024 * 1024:
         return f"{value / (1024 * 1024):.1f} MiB".replace(".", ",")
@@ -43,6 +52,7 @@ def file_size(value: int) -> str:
 _ENV.filters["czas"] = local_time
 _ENV.filters["rozmiar"] = file_size
 _ENV.filters["czas_iso"] = local_time_iso
+_ENV.filters["wnioski"] = lambda n: f"{n} {plural(n, 'wniosek', 'wnioski', 'wniosków')}"
 
 
 def render_page(resp: falcon.Response, template: str, status: int = 200, **context: Any) -> None:
