@@ -54,7 +54,7 @@ def _certificate_by_code(
 ) -> CertificateStatus:
     """The same steps as the self-service REST resources (enrollment.resources._CodeAction)."""
     lifecycle = services.lifecycle()
-    cert = lifecycle.with_code(CodeRequest.from_json({"serial": serial, "code": code}))
+    cert = lifecycle.with_code(CodeRequest.from_json({"serial": serial, "revocation_code": code}))
     actor = f"citizen:{cert.id}"
     if action == "suspend":
         lifecycle.suspend(cert, actor=actor, channel="code")
