@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote
 
-from verifier.report import Indication, SubIndication
+from verifier.report import Coverage, Indication, SubIndication
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,17 @@ COVERAGE = {
 
 def explain(indication: Indication, sub: SubIndication | None) -> tuple[Explanation, str | None]:
     return INDICATIONS[indication], SUB_INDICATIONS.get(sub) if sub else None
+
+
+def covered_files(coverage: Coverage) -> list[str]:
+    """The names a person recognises: the package's files (URI-decoded), without the signature's
+    own signed properties or other references inside the signature document."""
+    names: list[str] = []
+    for name in coverage.detached_parts:
+        names.append(unquote(name))
+    for ref in coverage.references:
+        uri = ref.uri or ""
+        if not uri or uri.startswith("#") or "SignedProperties" in (ref.type or ""):
+            continue
+        names.append(unquote(uri))
+    return list(dict.fromkeys(names))

@@ -136,3 +136,31 @@ def test_no_inline_code_under_the_csp(page: Page, live_server) -> None:
     # The stylesheet really applied (a page without it would still "work").
     colour = page.evaluate("getComputedStyle(document.querySelector('header.site')).backgroundColor")
     assert colour == "rgb(11, 79, 138)"
+
+
+def test_an_asic_e_package_is_explained(page: Page, live_server, pki, clock, tmp_path: Path) -> None:
+    """EN 319 162-1: an e-package made with the citizen's packer; the report names every file covered."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from epackage import pack_and_sign
+    from epackage.signer import from_pkcs12
+
+    citizen = issue_citizen(pki, tmp_path / "citizen", name="Zofia Nowak")
+    p12 = pkcs12.serialize_key_and_certificates(
+        b"z", citizen.key, citizen.cert, None, serialization.BestAvailableEncryption(b"Haslo-1")
+    )
+    forms = {"wniosek.xml": "<wniosek>Proszę o zaświadczenie</wniosek>".encode(), "załącznik.pdf": b"%PDF-1.7 x"}
+    package = tmp_path / "paczka.asice"
+    package.write_bytes(pack_and_sign(forms, from_pkcs12(p12, "Haslo-1"), at=clock.now()))
+    page.goto(live_server.url + "/weryfikacja")
+    page.set_input_files("#document", str(package))
+    page.get_by_role("button", name="Sprawdź podpis").click()
+    expect(page.locator(".verdict h2")).to_have_text("Podpis jest prawidłowy")
+    signature = page.locator(".signature")
+    expect(signature).to_contain_text("Zofia Nowak")
+    expect(signature).to_contain_text("wniosek.xml")
+    expect(signature).to_contain_text("załącznik.pdf")
+    text = signature.inner_text()
+    assert "%C5" not in text and "detached:" not in text and "SignedProperties" not in text
+    check_page(page, "weryfikacja-e-paczka", tmp_path)

@@ -17,7 +17,7 @@ from web.context import base_context
 from web.deps import WebDeps
 from web.security import CSRF_FIELD, check_csrf
 from web.templating import render_page
-from web.verification_texts import COVERAGE, SUB_INDICATIONS, TIMESTAMP_KINDS, explain
+from web.verification_texts import COVERAGE, SUB_INDICATIONS, TIMESTAMP_KINDS, covered_files, explain
 
 logger = logging.getLogger(__name__)
 _CHUNK = 256 * 1024
@@ -122,6 +122,7 @@ class VerificationPageResource:
             sub_texts=SUB_INDICATIONS,
             timestamp_kinds=TIMESTAMP_KINDS,
             coverage_texts=COVERAGE,
+            covered_files=covered_files,
             file_name=upload.document.label if upload.document else "",
             content_name=upload.content.label if upload.content else None,
             signed_report=self._signed(report),
