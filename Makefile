@@ -5,15 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the test suite drives for real (SoftHSM2, openssl, GnuTLS certtool/ocsptool, xmlsec1, jarsigner, NSS vfychain,
-# poppler's pdftoppm/pdftotext and the DejaVu fonts of the receipt PDFs).
-TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless libnss3-tools poppler-utils fonts-dejavu-core
+# poppler's pdftoppm/pdftotext and the DejaVu fonts of the receipt and agreement PDFs, chromium for the
+# pages' browser tests through Playwright: no browser is ever downloaded).
+TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless libnss3-tools poppler-utils fonts-dejavu-core chromium
 # What the protocol benchmark drives besides the app: wrk (kept connections), ab from apache2-utils
 # (a connection per request), nginx (the HTTP cache measured in front of GET OCSP); socat and ip
 # (iproute2) for bench/scale_bench.py (two hosts in network namespaces).
 BENCH_DEBS := wrk apache2-utils nginx socat iproute2
-TOOLS := softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner vfychain pdftoppm pdftotext
+TOOLS := softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner vfychain pdftoppm pdftotext chromium
 
-.PHONY: run test install lint system-deps bench-deps bench-protocol clean-demo interop-env
+.PHONY: run test install lint system-deps bench-deps bench-protocol clean-demo interop-env screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -41,7 +42,10 @@ DEMO_CONFIG := var/sekap-trust.toml
 run: $(STAMP)
 	@test -f $(DEMO_CONFIG) || { mkdir -p var && printf '%s\n' \
 	  '# The local demo instance made by `make run` (read by the CLI run from the repository).' \
-	  '[server]' 'port = $(PORT)' '[ca]' 'public_base_url = "http://127.0.0.1:$(PORT)"' > $(DEMO_CONFIG); }
+	  '[server]' 'port = $(PORT)' '[ca]' 'public_base_url = "http://127.0.0.1:$(PORT)"' \
+	  '[web]' '# plain http on localhost: cookies without the Secure flag' 'secure_cookies = false' \
+	  '[enrollment.smtp]' '# e-mails go to a local Maildir: sekap-trust mail list / mail show' 'maildir = "var/mail"' \
+	  > $(DEMO_CONFIG); }
 	@grep -q '^port = $(PORT)$$' $(DEMO_CONFIG) || { echo "ERROR: this demo instance was made for another port (see $(DEMO_CONFIG)); use that PORT or delete ./var" >&2; exit 1; }
 	@test -s $(DEMO_PIN) || { mkdir -p var/secrets && chmod 700 var/secrets && umask 077 && \
 	  $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(DEMO_PIN) && \
@@ -82,6 +86,10 @@ PYTEST_WORKERS ?= auto
 PYTEST_MAX_WORKERS ?= 4
 test: $(STAMP) $(INTEROP_STAMP) system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses=$(PYTEST_MAX_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# Re-takes the pictures of every page for the user guide (docs/przewodnik.md) with the browser tests.
+screenshots: $(STAMP) system-deps
+	SEKAP_TRUST_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/web
 
 clean-demo:
 	rm -rf var

@@ -46,3 +46,21 @@ def add_portal_client(clock: Clock, *, name: str, scopes: Iterable[str], actor: 
             details={"name": client.name, "scopes": scope_list},
         )
     return NewPortalClient(client.id, client.name, tuple(scope_list), token)
+
+
+def disable_portal_client(clock: Clock, name: str, *, actor: str) -> PortalClient:
+    """Revoke a client: its token stops working at once (principal_for_token refuses disabled ones)."""
+    with atomic():
+        client = PortalClient.get_or_none(PortalClient.name == name.strip())
+        if client is None:
+            raise ValidationError.single("name", f"no portal client named {name.strip()!r}", "not_found")
+        PortalClient.update(disabled=True).where(PortalClient.id == client.id).execute()
+        audit.record(
+            clock,
+            actor=actor,
+            action="enrollment.portal_client.disable",
+            object_type="enrollment_portal_client",
+            object_id=client.id,
+            details={"name": client.name},
+        )
+    return client

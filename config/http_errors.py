@@ -17,6 +17,7 @@ from typing import Any
 
 import falcon
 
+from config.problem_texts_pl import translate, wants_polish
 from core import db as core_db
 from core import errors
 from core.request_context import request_id
@@ -67,10 +68,14 @@ def status_for(exc: BaseException) -> int:
     return 500
 
 
-def problem(resp: falcon.Response, status: int, detail: str, code: str, **extra: Any) -> None:
+def problem(resp: falcon.Response, status: int, detail: str, code: str, *, polish: bool = False, **extra: Any) -> None:
+    """``polish``: ``title`` and ``detail`` in Polish (the client asked for ``Accept-Language: pl``)."""
+    title = TITLES.get(status, "Error")
+    if polish:
+        title, detail = translate(status, code)
     body: dict[str, Any] = {
         "type": f"https://sekap-trust.example/problems/{code}",
-        "title": TITLES.get(status, "Error"),
+        "title": title,
         "status": status,
         "detail": detail,
         "code": code,
@@ -82,6 +87,20 @@ def problem(resp: falcon.Response, status: int, detail: str, code: str, **extra:
     resp.status = falcon.code_to_http_status(status)
     resp.content_type = PROBLEM_JSON
     resp.text = json.dumps(body, ensure_ascii=False)
+
+
+def _page(req: falcon.Request, resp: falcon.Response, status: int) -> bool:
+    """The web pages' paths answer with a Polish HTML page instead (``web.errors``), same status."""
+    page = getattr(req.context, "error_page", None)
+    if page is None:
+        return False
+    page(req, resp, status)
+    return True
+
+
+def _answer(req: falcon.Request, resp: falcon.Response, status: int, detail: str, code: str, **extra: Any) -> None:
+    if not _page(req, resp, status):
+        problem(resp, status, detail, code, polish=wants_polish(req.get_header("Accept-Language")), **extra)
 
 
 def handle_sekap_error(
@@ -98,19 +117,22 @@ def handle_sekap_error(
         resp.set_header("Retry-After", str(exc.retry_after_seconds))
     if status == 503:
         logger.error("request %s: unavailable: %s", request_id.get(), exc.code, exc_info=exc)
-        unavailable(resp)
+        unavailable(resp, req)
         return
     if status >= 500:
         # Internals stay in the log (without personal data); the client gets a generic text.
         logger.error("request %s failed: %s", request_id.get(), exc.code, exc_info=exc)
-        problem(resp, 500, GENERIC_DETAIL, "internal_error")
+        _answer(req, resp, 500, GENERIC_DETAIL, "internal_error")
         return
-    problem(resp, status, exc.message, exc.code, **extra)
+    _answer(req, resp, status, exc.message, exc.code, **extra)
 
 
-def unavailable(resp: falcon.Response) -> None:
+def unavailable(resp: falcon.Response, req: falcon.Request | None = None) -> None:
     """503 problem+json with Retry-After (RFC 9110 §10.2.3)."""
-    problem(resp, 503, UNAVAILABLE_DETAIL, "unavailable")
+    if req is not None:
+        _answer(req, resp, 503, UNAVAILABLE_DETAIL, "unavailable")
+    else:
+        problem(resp, 503, UNAVAILABLE_DETAIL, "unavailable")
     resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
 
 
@@ -119,7 +141,7 @@ def handle_http_error(
 ) -> None:
     status = int(str(exc.status).split()[0]) if not isinstance(exc.status, int) else exc.status
     code = (exc.title or "error").lower().replace(" ", "_")
-    problem(resp, status, exc.description or exc.title or "", code)
+    _answer(req, resp, status, exc.description or exc.title or "", code)
     headers = exc.headers or {}
     pairs: list[tuple[str, str]] = list(headers.items()) if isinstance(headers, dict) else list(headers)  # type: ignore[arg-type]
     for name, value in pairs:
@@ -130,10 +152,10 @@ def handle_unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception
     if core_db.is_unavailable(exc):
         logger.error("request %s: database unavailable: %s", request_id.get(), type(exc).__name__, exc_info=exc)
         core_db.forget_connections()
-        unavailable(resp)
+        unavailable(resp, req)
         return
     logger.error("request %s failed: unexpected %s", request_id.get(), type(exc).__name__, exc_info=exc)
-    problem(resp, 500, GENERIC_DETAIL, "internal_error")
+    _answer(req, resp, 500, GENERIC_DETAIL, "internal_error")
 
 
 def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:

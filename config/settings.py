@@ -25,6 +25,7 @@ from ocsp.settings import OCSPSettings
 from receipts.settings import ReceiptsSettings
 from tsa.settings import TSASettings
 from verifier.settings import VerifierSettings
+from web.settings import WebSettings
 
 DEFAULT_FILE = Path(__file__).with_name("default.toml")
 LOCAL_INSTANCE_FILE = Path("var/sekap-trust.toml")
@@ -41,7 +42,7 @@ class ServerSettings:
     timeout_seconds: int = 30
     max_body_bytes: int = 25 * 1024 * 1024
     # Services mounted by create_app when none are named explicitly.
-    services: tuple[str, ...] = ("ca", "ocsp", "tsa", "enrollment", "verifier", "receipts")
+    services: tuple[str, ...] = ("ca", "ocsp", "tsa", "enrollment", "verifier", "receipts", "web")
     # Run the periodic jobs loop beside the workers (one per host; jobs are multi-host safe).
     run_jobs: bool = True
     # The HTTP server `sekap-trust serve` (and so `make run`) runs: "granian" (Rust, several
@@ -105,6 +106,7 @@ class Settings:
     enrollment: EnrollmentSettings = field(default_factory=EnrollmentSettings)
     verifier: VerifierSettings = field(default_factory=VerifierSettings)
     receipts: ReceiptsSettings = field(default_factory=ReceiptsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     # Where the file was read from (for messages); not a setting.
     source: str = "defaults"
 

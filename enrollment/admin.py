@@ -16,7 +16,7 @@ from core.clock import Clock
 from core.db import atomic
 from core.errors import FieldError, ValidationError
 from core.identifiers import IdentifierError, validate_postal_code, validate_teryt_terc
-from enrollment.errors import AlreadyExistsError
+from enrollment.errors import AlreadyExistsError, NotFoundInEnrollmentError
 from enrollment.models import Agreement, CertificationPoint, OfficerPoint
 from enrollment.settings import EnrollmentSettings
 
@@ -33,7 +33,17 @@ class Administration:
 
     # -- certification points -------------------------------------------------------------
     def add_point(
-        self, *, name: str, street: str, postal_code: str, city: str, teryt: str, dual_control: bool, actor: str
+        self,
+        *,
+        name: str,
+        street: str,
+        postal_code: str,
+        city: str,
+        teryt: str,
+        dual_control: bool,
+        actor: str,
+        opening_hours: str = "",
+        phone: str = "",
     ) -> CertificationPoint:
         errors: list[FieldError] = []
         if not name.strip():
@@ -63,6 +73,8 @@ class Administration:
                 teryt=teryt,
                 dual_control=dual_control,
                 created_at=self.clock.now(),
+                opening_hours=opening_hours.strip()[:200],
+                phone=phone.strip()[:30],
             )
             audit.record(
                 self.clock,
@@ -135,3 +147,20 @@ class Administration:
                 details={"version": version, "sha256": row.sha256},
             )
         return row
+
+    def disable_point(self, point_id: int, *, actor: str) -> CertificationPoint:
+        """Close a point for new applications (its pending ones stay with its officers)."""
+        with atomic():
+            point = CertificationPoint.get_or_none(CertificationPoint.id == point_id)
+            if point is None:
+                raise NotFoundInEnrollmentError(f"no certification point {point_id}")
+            CertificationPoint.update(disabled=True).where(CertificationPoint.id == point_id).execute()
+            audit.record(
+                self.clock,
+                actor=actor,
+                action="enrollment.point.disable",
+                object_type="enrollment_point",
+                object_id=point_id,
+                details={"name": point.name},
+            )
+        return point

@@ -22,7 +22,7 @@ from core.errors import ValidationError
 from enrollment import notifications
 from enrollment.attempts import AttemptLimiter
 from enrollment.errors import ApplicationNotFoundError, IdempotencyConflictError, NotPermittedError
-from enrollment.models import Application, CertificationPoint, CitizenCertificate
+from enrollment.models import Application, CertificationPoint, CitizenCertificate, IdentityCheck
 from enrollment.requests import SearchRequest
 from enrollment.secrets_util import constant_time_equal, new_reference, new_tracking_code
 from enrollment.settings import EnrollmentSettings
@@ -77,8 +77,8 @@ class ApplicationService:
                 return replay
         data = parse_application(body)
         point = CertificationPoint.get_or_none(CertificationPoint.id == data.point_id)
-        if point is None:
-            raise ValidationError.single("point_id", "no such certification point")
+        if point is None or point.disabled:
+            raise ValidationError.single("point_id", "no such certification point (or it takes no applications)")
         try:
             app = self._create(data, point, principal, idempotency_key, digest)
         except pw.IntegrityError:
@@ -146,8 +146,10 @@ class ApplicationService:
                 data.email,
                 name=data.given_names,
                 reference=app.reference,
-                point=f"{point.name}, {point.street}, {point.postal_code} {point.city}",
+                tracking_code=app.tracking_code,
+                point=notifications.point_text(point),
                 expires=notifications.polish_time(expires),
+                bring=notifications.what_to_bring(data.key_generation),
             )
         return app
 
@@ -197,12 +199,12 @@ class ApplicationService:
         return app
 
     def search(self, request: SearchRequest, principal: Principal) -> list[Application]:
-        """By ``reference`` or ``pesel`` (or ``document_number``), limited to the officer's points."""
+        """By ``reference``, ``tracking_code``, ``pesel``, ``document_number`` (the one named in the
+        application or checked at the desk) or ``surname`` (case-insensitive, optionally with
+        ``given_names``), limited to the officer's points."""
+        query = Application.select(Application, CertificationPoint).join(CertificationPoint)
         by = request.by
-        column = {"reference": Application.reference, "pesel": Application.pesel}.get(by, Application.document_number)
-        query = (
-            Application.select(Application, CertificationPoint).join(CertificationPoint).where(column == request.value)
-        )
+        query = query.where(_search_condition(request))
         if "auditor" not in principal.roles:
             query = query.where(Application.point.in_(sorted(principal.points) or [0]))
         found = list(query.order_by(Application.created_at.desc()).limit(100))
@@ -223,7 +225,7 @@ class ApplicationService:
         """Applications not confirmed in person within the TTL expire (idempotent, multi-host safe)."""
         now = self.clock.now()
         candidates = list(
-            Application.select(Application.id, Application.reference)
+            Application.select(Application.id, Application.reference, Application.given_names, Application.email)
             .where((Application.state == "submitted") & (Application.expires_at <= now))
             .limit(1000)
         )
@@ -244,5 +246,37 @@ class ApplicationService:
                         object_id=app.id,
                         details={"reference": app.reference},
                     )
+                    notifications.queue(
+                        self.clock,
+                        "application_expired",
+                        app.email,
+                        name=app.given_names,
+                        reference=app.reference,
+                        at=notifications.polish_time(now),
+                    )
                     expired += changed
         return expired
+
+
+def _spellings(name: str) -> list[str]:
+    """How a typed name may be stored. SQLite's LOWER() folds only ASCII ("Łukasz" stays), so the
+    comparison uses the usual spellings instead of a database function."""
+    return sorted({name, name.lower(), name.upper(), name.title(), name[:1].upper() + name[1:].lower()})
+
+
+def _search_condition(request: SearchRequest) -> Any:
+    """The WHERE condition of an officer's search."""
+    value = request.value
+    if request.by == "reference":
+        return Application.reference == value
+    if request.by == "tracking_code":
+        return Application.tracking_code == value
+    if request.by == "pesel":
+        return Application.pesel == value
+    if request.by == "document_number":
+        checked = IdentityCheck.select(IdentityCheck.application).where(IdentityCheck.document_number == value)
+        return (Application.document_number == value) | Application.id.in_(checked)
+    condition = Application.surname.in_(_spellings(value))
+    if request.given_names:
+        condition &= Application.given_names.in_(_spellings(request.given_names))
+    return condition

@@ -49,6 +49,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     (f"{P}/applications/{{reference}}/status", "GET"): _rule(
         "public", note="needs the tracking code (X-Tracking-Code)"
     ),
+    (f"{P}/officer/applications", "GET"): _rule(
+        "role:ra_officer", "role:ra_admin", "role:auditor", note="queue of own points (auditor: all), filters, paging"
+    ),
     (f"{P}/officer/applications/search", "POST"): _rule(
         "role:ra_officer", "role:ra_admin", "role:auditor", note="own points only (auditor: all)"
     ),
@@ -150,7 +153,8 @@ def render_markdown() -> str:
         "Row-level rules in the last column are enforced by the services: officers act only on applications",
         "and certificates of their own certification points (auditors read all), the portal only on its own",
         "applications and on certificates of the citizen it identified, self-service with a code only on",
-        "the certificate that code belongs to (5 wrong codes in 15 minutes → 429 with Retry-After).",
+        "the certificate that code belongs to (after 5 wrong codes in 15 minutes further wrong codes get 429",
+        "with Retry-After; the right code always works).",
         "",
         "Who the caller is comes from the `access` package before this check runs: its middleware turns",
         "`Authorization: Bearer stp_…` into a portal client (with its scopes) and `Bearer sts_…` into an",

@@ -11,6 +11,7 @@ from core.auth import Principal
 from core.clock import Clock
 from core.db import atomic, lock_row
 from core.errors import FieldError, ValidationError
+from enrollment.adulthood import check_adulthood
 from enrollment.applications import ApplicationService
 from enrollment.errors import ApplicationStateError, NotPermittedError
 from enrollment.models import Agreement, Application, Approval, IdentityCheck
@@ -87,6 +88,7 @@ class Desk:
         if expiry is not None and expiry < self.clock.now().date():
             # after the date problems, before data_match's (the order the API always reported)
             errors.insert(_after_document(errors), FieldError("document_expiry", "the document has expired", "expired"))
+        check_adulthood(app.pesel, request.birth_date, self.clock.now(), errors)
         agreement = None
         if request.agreement_version is not None:
             agreement = Agreement.get_or_none(Agreement.version == request.agreement_version)

@@ -21,8 +21,7 @@ def expiry_reminders(settings: EnrollmentSettings, ca: CertificateAuthority, clo
 
 
 def send_mail(settings: EnrollmentSettings, clock: Clock) -> str:
-    sent, failed = Mailer(settings.smtp, clock).send_due()
-    return f"{sent} e-mail(s) sent, {failed} failed"
+    return Mailer(settings.smtp, clock).run().summary()
 
 
 def housekeeping(settings: EnrollmentSettings, ca: CertificateAuthority, clock: Clock) -> str:

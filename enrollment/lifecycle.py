@@ -3,8 +3,9 @@
 Three ways in, one set of rules:
 - the portal (scope ``citizens``) acting for the citizen it identified (PESEL or document number
   in ``X-Citizen-Pesel`` / ``X-Citizen-Document``); only that citizen's certificates are visible;
-- the revocation code (no portal): status, suspend, revoke — never resume; 5 wrong codes for a
-  serial in 15 minutes lock it (429 with Retry-After);
+- the revocation code (no portal): status, suspend, revoke — never resume; after 5 wrong codes
+  for a serial in 15 minutes further wrong codes get 429 with Retry-After, while the right code
+  keeps working (it has 100 bits, so guessing is hopeless and a stranger cannot block it);
 - an officer of the certificate's point (or a ``ca_admin``).
 Renewal is in :mod:`enrollment.renewal`. Status changes go through the CA's port
 (:class:`ca.api.CertificateAuthority`) inside our transaction, so our audit record, the e-mail
@@ -126,13 +127,15 @@ class Lifecycle:
         return cert
 
     def with_code(self, request: CodeRequest) -> CitizenCertificate:
-        """Check a serial + revocation code, with a lockout per serial (5 wrong in 15 minutes → 429)."""
+        """Check a serial + revocation code. Wrong codes are counted per serial (5 in 15 minutes →
+        429 for the next wrong ones); the right code is always accepted, so someone else's wrong
+        guesses never block a citizen's emergency revocation (the code has 100 bits)."""
         subject = f"code:{request.serial}"
         limiter = self._limiter()
-        limiter.check(subject)
         cert = by_serial(request.serial)
         if cert is not None and verify_hash(self._hasher, cert.revocation_code_hash, normalise_code(request.code)):
             return cert
+        limiter.check(subject)
         limiter.failed(subject)
         with atomic():
             audit.record(

@@ -23,6 +23,11 @@ class CertificationPoint(BaseModel):
     # A second officer approves every issuance at this point.
     dual_control = pw.BooleanField(default=False)
     created_at = UTCDateTimeField()
+    # What citizens read in the application e-mail and on the status page (migration 3).
+    opening_hours = pw.CharField(max_length=200, default="")
+    phone = pw.CharField(max_length=30, default="")
+    # A closed point takes no new applications; its officers keep working on the open ones.
+    disabled = pw.BooleanField(default=False)
 
     class Meta:
         table_name = "enrollment_point"

@@ -6,6 +6,8 @@ from typing import Any
 
 from enrollment.authorization import MATRIX, Rule
 from enrollment.lifecycle import CITIZEN_REASONS, OFFICER_REASONS
+from enrollment.models import APPLICATION_STATES
+from enrollment.queue import MAX_PAGE
 
 P = "/api/v1"
 REF = "#/components/schemas/"
@@ -118,6 +120,31 @@ _OPS: dict[
                 "required": True,
                 "schema": {"type": "string", "minLength": 1},
             }
+        ],
+    ),
+    (f"{P}/officer/applications", "GET"): (
+        "The queue of the officer's points: soonest deadline first, filtered and paged",
+        None,
+        "200",
+        _ref("ApplicationPage"),
+        ("422",),
+        [
+            {"name": "state", "in": "query", "required": False, "schema": {"enum": list(APPLICATION_STATES)}},
+            {"name": "point_id", "in": "query", "required": False, "schema": {"type": "integer"}},
+            {
+                "name": "expiring_within_days",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 0, "maximum": 365},
+                "description": "only applications still waiting whose deadline falls within this many days",
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 20},
+            },
+            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
         ],
     ),
     (f"{P}/officer/applications/search", "POST"): (
@@ -448,15 +475,26 @@ def schemas() -> dict[str, Any]:
         "ApplicationView": app_view,
         "ApplicationStatus": _obj(["reference", "state"], reference=_S, state=_S, expires_at=_DT),
         "ApplicationList": _obj(["applications"], applications={"type": "array", "items": app_view}),
+        "ApplicationPage": _obj(
+            ["applications", "total", "limit", "offset"],
+            applications={"type": "array", "items": app_view},
+            total={"type": "integer", "minimum": 0},
+            limit={"type": "integer", "minimum": 1},
+            offset={"type": "integer", "minimum": 0},
+        ),
         "SearchRequest": {
             "type": "object",
             # An empty value counts as not given (the server ignores it).
             "properties": {
                 "reference": _S,
+                "tracking_code": _S,
                 "pesel": _S,
                 "document_number": _S,
+                "surname": _S,
+                "given_names": _S,
             },
-            "description": "one of reference, pesel, document_number (an empty value is ignored)",
+            "description": "one of reference, tracking_code, pesel, document_number (as applied for or as "
+            "checked at the desk), surname (with given_names optionally)",
         },
         "Evidence": _obj(["identity_checks"], identity_checks={"type": "array", "items": {"type": "object"}}),
         "IdentityCheckRequest": _obj(
@@ -464,6 +502,11 @@ def schemas() -> dict[str, Any]:
             document_type={"enum": ["id_card", "passport"]},
             document_number=_NE,
             document_expiry={"type": "string", "format": "date"},
+            birth_date={
+                "type": "string",
+                "format": "date",
+                "description": "date of birth from the document: required without a PESEL (the citizen must be 18+)",
+            },
             data_match={"const": True},
             agreement_version={"type": "integer"},
         ),

@@ -58,24 +58,36 @@ class AgreementRequest:
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """An officer looks an application up by one key; ``value`` is normalised (a PESEL checked)."""
+    """An officer looks an application up by one key (the first given wins); ``value`` is
+    normalised (a PESEL checked, a reference or document number upper-cased)."""
 
-    by: Literal["reference", "pesel", "document_number"]
+    by: Literal["reference", "tracking_code", "pesel", "document_number", "surname"]
     value: str
+    given_names: str | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> SearchRequest:
-        reference, pesel, document = body.get("reference"), body.get("pesel"), body.get("document_number")
-        if isinstance(reference, str) and reference.strip():
-            return cls("reference", reference.strip().upper())
-        if isinstance(pesel, str) and pesel.strip():
+        if reference := _search_text(body, "reference"):
+            return cls("reference", reference.upper())
+        if tracking := _search_text(body, "tracking_code"):
+            return cls("tracking_code", tracking)
+        if pesel := _search_text(body, "pesel"):
             try:
                 return cls("pesel", validate_pesel(pesel))
             except IdentifierError as exc:
                 raise ValidationError.single("pesel", exc.message, "invalid_identifier") from None
-        if isinstance(document, str) and document.strip():
+        if document := _search_text(body, "document_number"):
             return cls("document_number", document.replace(" ", "").upper())
-        raise ValidationError.single("reference", "give a reference, a PESEL or a document number", "required")
+        if surname := _search_text(body, "surname"):
+            return cls("surname", surname, _search_text(body, "given_names"))
+        raise ValidationError.single(
+            "reference", "give a reference, a tracking code, a PESEL, a document number or a surname", "required"
+        )
+
+
+def _search_text(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,8 @@ class IdentityCheckRequest:
     data_match: bool
     agreement_version: int | None
     problems: tuple[FieldError, ...] = ()
+    # The date of birth on the document: required for an application without a PESEL (adulthood).
+    birth_date: date | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> IdentityCheckRequest:
@@ -107,7 +121,8 @@ class IdentityCheckRequest:
                 FieldError("agreement_version", "must be the version number of the accepted agreement", "required")
             )
             version = None
-        return cls(doc_type, doc_number, expiry, data_match, version, tuple(errors))
+        birth = parse_date(body.get("birth_date"), "birth_date", errors) if body.get("birth_date") is not None else None
+        return cls(doc_type, doc_number, expiry, data_match, version, tuple(errors), birth)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from enrollment.errors import NotFoundInEnrollmentError
 from enrollment.handover import HandOver
 from enrollment.lifecycle import CITIZEN_REASONS, CitizenIdentity, Lifecycle, require_officer_reason
 from enrollment.models import Agreement, CertificationPoint
+from enrollment.queue import OfficerQueue, QueueFilter
 from enrollment.renewal import Renewals
 from enrollment.requests import (
     AgreementRequest,
@@ -172,6 +173,35 @@ class ApplicationStatusResource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, reference: str) -> None:
         app = self.services.applications().by_tracking_code(reference, req.get_header("X-Tracking-Code"))
         resp.media = to_json(ApplicationStateView(app.reference, app.state, app.expires_at))
+
+
+def _int_or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+@protected
+class OfficerApplicationsResource(_Base):
+    """The queue of the officer's points: ``state``, ``point_id``, ``expiring_within_days``,
+    ``limit`` (1-100, default 20) and ``offset``."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            wanted = QueueFilter(
+                state=req.get_param("state") or None,
+                point_id=req.get_param_as_int("point_id"),
+                expiring_within_days=req.get_param_as_int("expiring_within_days"),
+                limit=_int_or(req.get_param_as_int("limit"), 20),
+                offset=_int_or(req.get_param_as_int("offset"), 0),
+            )
+        except falcon.HTTPInvalidParam as exc:
+            raise ValidationError.single(exc.description or "query", "must be a whole number") from None
+        page = OfficerQueue(self.services.clock).list(principal_of(req), wanted)
+        resp.media = {
+            "applications": [application_view(a, full=True) for a in page.applications],
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
 
 
 @protected
@@ -374,6 +404,7 @@ def routes(services: Services) -> list[tuple[str, Any]]:
         (f"{p}/applications", ApplicationsResource(services)),
         (f"{p}/applications/{{reference}}", ApplicationResource(services)),
         (f"{p}/applications/{{reference}}/status", ApplicationStatusResource(services)),
+        (f"{p}/officer/applications", OfficerApplicationsResource(services)),
         (f"{p}/officer/applications/search", OfficerSearchResource(services)),
         (f"{p}/officer/applications/{{reference}}", OfficerApplicationResource(services)),
         (f"{p}/officer/applications/{{reference}}/evidence", EvidenceResource(services)),

@@ -29,6 +29,8 @@ class SMTPSettings:
     timeout_seconds: int = 10
     max_attempts: int = 20
     batch_size: int = 50
+    # Deliver into this Maildir directory instead of SMTP (the local demo; empty = SMTP).
+    maildir: str = ""
     # secret (environment or secret file only)
     password: str | None = None
 
@@ -43,6 +45,8 @@ class SMTPSettings:
             raise ConfigurationError("enrollment.smtp.max_attempts", "must be between 1 and 1000")
         if not 1 <= self.batch_size <= 10000:
             raise ConfigurationError("enrollment.smtp.batch_size", "must be between 1 and 10000")
+        if self.maildir != self.maildir.strip():
+            raise ConfigurationError("enrollment.smtp.maildir", "must be a directory path without surrounding spaces")
 
     def __repr__(self) -> str:  # never print the password
         return f"SMTPSettings(enabled={self.enabled}, host={self.host!r}, port={self.port}, starttls={self.starttls})"

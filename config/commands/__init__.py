@@ -11,10 +11,22 @@ from config.commands import (
     demo_cmd,
     enrollment_cmd,
     jobs_cmd,
+    mail_cmd,
     serve_cmd,
 )
 from config.commands.context import CommandContext
 
-COMMAND_MODULES = [db_cmd, ca_cmd, audit_cmd, demo_cmd, jobs_cmd, cert_cmd, crl_cmd, enrollment_cmd, serve_cmd]
+COMMAND_MODULES = [
+    db_cmd,
+    ca_cmd,
+    audit_cmd,
+    demo_cmd,
+    jobs_cmd,
+    cert_cmd,
+    crl_cmd,
+    enrollment_cmd,
+    mail_cmd,
+    serve_cmd,
+]
 
 __all__ = ["COMMAND_MODULES", "CommandContext"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from access.clients import add_portal_client
 from access.models import ROLES, SCOPES
+from config.commands import registry_cmd
 from config.commands.context import CommandContext
 from core.errors import ValidationError
 from enrollment.admin import Administration
@@ -28,6 +29,8 @@ def register(sub: Any) -> None:
     add.add_argument("--city", required=True)
     add.add_argument("--teryt", required=True, help="TERYT TERC code (7 digits)")
     add.add_argument("--dual-control", action="store_true", help="a second officer approves every issuance")
+    add.add_argument("--opening-hours", default="", help='e.g. "pon.-pt. 8:00-16:00"')
+    add.add_argument("--phone", default="", help="the point's phone number for citizens")
     add.add_argument("--json", action="store_true", help="machine-readable output")
     add.set_defaults(handler=cmd_point_add)
     point.add_parser("list", help="list certification points").set_defaults(handler=cmd_point_list)
@@ -49,6 +52,11 @@ def register(sub: Any) -> None:
     reset.add_argument("--username", required=True)
     reset.add_argument("--password-file", help="read the password from this file (else prompt)")
     reset.set_defaults(handler=cmd_officer_reset)
+    totp = officer.add_parser(
+        "totp-reset", allow_abbrev=False, help="remove the officer's TOTP second factor (they enrol again)"
+    )
+    totp.add_argument("--username", required=True)
+    totp.set_defaults(handler=cmd_officer_totp_reset)
 
     portal = sub.add_parser("portal-client", help="portal API clients").add_subparsers(
         dest="portal_command", required=True
@@ -68,6 +76,7 @@ def register(sub: Any) -> None:
     aadd.add_argument("--file", required=True)
     aadd.add_argument("--json", action="store_true")
     aadd.set_defaults(handler=cmd_agreement_add)
+    registry_cmd.add_commands(point, officer, portal, agreement)
 
 
 def read_password(args: argparse.Namespace) -> str:
@@ -96,6 +105,8 @@ def cmd_point_add(args: argparse.Namespace, ctx: CommandContext) -> int:
         teryt=args.teryt,
         dual_control=args.dual_control,
         actor=ctx.actor,
+        opening_hours=args.opening_hours,
+        phone=args.phone,
     )
     if args.json:
         ctx.print_json({"id": point.id, "name": point.name, "dual_control": point.dual_control})
@@ -113,6 +124,9 @@ def cmd_point_list(args: argparse.Namespace, ctx: CommandContext) -> int:
         ctx.print(
             f"{p.id:4} {p.name}  {p.street}, {p.postal_code} {p.city}  TERYT {p.teryt}"
             + ("  dual control" if p.dual_control else "")
+            + (f"  hours: {p.opening_hours}" if p.opening_hours else "")
+            + (f"  phone: {p.phone}" if p.phone else "")
+            + ("  DISABLED" if p.disabled else "")
         )
     return 0
 
@@ -144,6 +158,20 @@ def cmd_officer_disable(args: argparse.Namespace, ctx: CommandContext) -> int:
 def cmd_officer_reset(args: argparse.Namespace, ctx: CommandContext) -> int:
     officer = _admin(ctx).reset_password(args.username, read_password(args), actor=ctx.actor)
     ctx.print(f"new password set for {officer.username}; lockout lifted, sessions ended")
+    return 0
+
+
+def cmd_officer_totp_reset(args: argparse.Namespace, ctx: CommandContext) -> int:
+    from access.models import Officer
+    from enrollment.totp import SecondFactor
+
+    officer = Officer.get_or_none(Officer.username == args.username.strip())
+    if officer is None:
+        ctx.print(f"no officer {args.username!r}")
+        return 1
+    removed = SecondFactor(ctx.runtime.clock).reset(officer.id, actor=ctx.actor)
+    state = "removed" if removed else "was not set up"
+    ctx.print(f"TOTP second factor of {officer.username} {state}; they enrol again at the next log-in")
     return 0
 
 

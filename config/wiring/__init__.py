@@ -21,6 +21,7 @@ MODULES: Mapping[str, str] = {
     "tsa": "config.wiring.tsa",
     "verifier": "config.wiring.verifier",
     "receipts": "config.wiring.receipts",
+    "web": "config.wiring.web",
 }
 
 

@@ -279,7 +279,9 @@ def test_document_identity_without_pesel(api: API, parties: Parties) -> None:
         },
     )
     assert mismatch.status_code == 422
-    check_identity(api, parties, reference, document_type="passport", document_number="CC7999486")
+    check_identity(
+        api, parties, reference, document_type="passport", document_number="CC7999486", birth_date="1980-05-14"
+    )
     result = issue(api, reference, pin=PIN)
     cert = x509.load_pem_x509_certificate(result["certificate"].encode())
     assert "PASPL-CC7999486" in cert.subject.rfc4514_string()

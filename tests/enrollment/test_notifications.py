@@ -174,6 +174,8 @@ def test_every_template_renders() -> None:
         "not_after": "b",
         "at": "c",
         "days": 7,
+        "tracking_code": "T",
+        "bring": "- dowód",
     }
     for kind in notifications.TEMPLATES:
         subject, body = notifications.render(kind, **context)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from ca.revocation import RevocationService
 from enrollment.models import OutgoingEmail
+from enrollment.secrets_util import new_revocation_code, normalise_code
 from tests.enrollment.flows import issued_certificate
 from tests.enrollment.helpers import API, PESEL, PESEL_2, Parties
 
@@ -86,19 +89,41 @@ def test_code_suspend_and_revoke_without_portal(api: API, parties: Parties) -> N
     assert r.status_code == 200 and r.json["status"] == "revoked"
 
 
-def test_wrong_codes_lock_out_after_five_in_fifteen_minutes(api: API, parties: Parties, clock) -> None:
+def test_wrong_codes_are_throttled_after_five_in_fifteen_minutes(api: API, parties: Parties, clock) -> None:
     result, _ = issued_certificate(api, parties)
-    serial, code = result["serial"], result["revocation_code"]
+    serial = result["serial"]
+    wrong = {"serial": serial, "code": "AAAAA-BBBBB-CCCCC-DDDDD"}
     for _ in range(5):
-        r = api.call("POST", "/api/v1/self-service/suspend", json={"serial": serial, "code": "AAAAA-BBBBB-CCCCC-DDDDD"})
-        assert r.status_code == 403
-    locked = api.call("POST", "/api/v1/self-service/suspend", json={"serial": serial, "code": code})
+        assert api.call("POST", "/api/v1/self-service/suspend", json=wrong).status_code == 403
+    locked = api.call("POST", "/api/v1/self-service/suspend", json=wrong)
     assert locked.status_code == 429
     assert 1 <= int(locked.headers["retry-after"]) <= 15 * 60 + 1
     assert locked.headers["content-type"] == "application/problem+json"
     clock.advance(minutes=15, seconds=1)
-    ok = api.call("POST", "/api/v1/self-service/suspend", json={"serial": serial, "code": code})
-    assert ok.status_code == 200
+    assert api.call("POST", "/api/v1/self-service/suspend", json=wrong).status_code == 403
+
+
+def test_a_strangers_wrong_codes_never_block_the_right_one(api: API, parties: Parties) -> None:
+    """Issue 14: five wrong codes for someone else's serial used to refuse the correct code for
+    15 minutes; an emergency revocation must go through at once."""
+    result, _ = issued_certificate(api, parties)
+    serial, code = result["serial"], result["revocation_code"]
+    for _ in range(6):
+        api.call("POST", "/api/v1/self-service/status", json={"serial": serial, "code": "AAAAA-BBBBB-CCCCC-DDDDD"})
+    r = api.call(
+        "POST", "/api/v1/self-service/revoke", json={"serial": serial, "code": code, "reason": "keyCompromise"}
+    )
+    assert r.status_code == 200 and r.json["status"] == "revoked"
+
+
+def test_revocation_codes_carry_at_least_100_bits() -> None:
+    """20 characters of a 32-symbol alphabet: 5 bits each; every code differs."""
+    codes = {new_revocation_code() for _ in range(200)}
+    assert len(codes) == 200
+    for code in codes:
+        symbols = normalise_code(code)
+        assert len(symbols) * math.log2(32) >= 100
+        assert set(symbols) <= set("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
 
 
 def test_unknown_serial_is_a_wrong_code(api: API, parties: Parties) -> None:
