@@ -161,7 +161,7 @@ class ApplicationPageResource(_Page):
         app = self.services.applications().for_officer(reference, principal)
         view = application_view(app, full=True)
         agreement = Agreement.select().order_by(Agreement.version.desc()).first()
-        certificates = [self._certificate(c["serial"], principal) for c in view["certificates"]]
+        certificates = [self._certificate(c.serial, principal) for c in view.certificates]
         render_page(
             resp,
             "officer_application.html",
