@@ -339,6 +339,11 @@ def paths() -> dict[str, Any]:
         if request is not None:
             op["requestBody"] = {"required": True, "content": _json(request)}
         result.setdefault(route, {})[method.lower()] = op
+    # A repeated submission (same Idempotency-Key, same body) answers the first one again, with 200.
+    result[f"{P}/applications"]["post"]["responses"]["200"] = {
+        "description": "the earlier submission with this Idempotency-Key and body, answered again",
+        "content": _json(_ref("ApplicationCreated")),
+    }
     result[f"{P}/officer/applications/{{reference}}/pkcs12"] = {
         "get": {
             "tags": ["enrollment"],
