@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from ca.errors import AuthorityNotFoundError, HierarchyExistsError
-from ca.models import CRL, Authority, Certificate
+from ca.models import Authority, Certificate
 from ca.profiles import ExtensionContext, build_extensions
 from ca.serials import new_serial, to_hex
 from ca.settings import AuthoritySettings, CASettings
@@ -478,14 +478,3 @@ def ca_by_key_hash(key_hash_sha1_hex: str) -> AuthorityInfo | None:
         .first()
     )
     return _info(row) if row is not None else None
-
-
-def published_crls() -> tuple[bytes, ...]:
-    """The newest full CRL (DER) of every root and issuing CA that has published one: a revocation
-    source relying parties inside the project consult whatever the certificates point at."""
-    ders = []
-    for row in Authority.select().where(Authority.role.in_(("root", "issuing"))).order_by(Authority.id):
-        crl = CRL.select(CRL.der).where((CRL.issuer == row) & (CRL.kind == "full")).order_by(CRL.number.desc()).first()
-        if crl is not None:
-            ders.append(bytes(crl.der))
-    return tuple(ders)
