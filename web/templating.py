@@ -27,9 +27,11 @@ def local_time(value: datetime | None) -> str:
     return value.astimezone(WARSAW).strftime("%Y-%m-%d, %H:%M:%S")
 
 
-def local_time_iso(value: str | None) -> str:
-    """An ISO 8601 time from an API view, in Polish local time."""
-    return local_time(datetime.fromisoformat(value)) if value else "—"
+def local_time_iso(value: str | datetime | None) -> str:
+    """A time from a view (a datetime, or ISO 8601 text from JSON), in Polish local time."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if value else None
+    return local_time(value)
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
