@@ -39,8 +39,11 @@ install: $(STAMP) $(INTEROP_STAMP)
 DEMO_PIN := var/secrets/keystore-pin
 DEMO_CONFIG := var/sekap-trust.toml
 
+# umask 077: the database (personal data), its -wal/-shm, keys and logs under var/ are the service
+# account's alone; var/ itself is 0700.
 run: $(STAMP)
-	@test -f $(DEMO_CONFIG) || { mkdir -p var && printf '%s\n' \
+	@mkdir -p var && chmod 700 var
+	@test -f $(DEMO_CONFIG) || { umask 077 && printf '%s\n' \
 	  '# The local demo instance made by `make run` (read by the CLI run from the repository).' \
 	  '[server]' 'port = $(PORT)' '[ca]' 'public_base_url = "http://127.0.0.1:$(PORT)"' \
 	  '[web]' '# plain http on localhost: cookies without the Secure flag' 'secure_cookies = false' \
@@ -50,8 +53,8 @@ run: $(STAMP)
 	@test -s $(DEMO_PIN) || { mkdir -p var/secrets && chmod 700 var/secrets && umask 077 && \
 	  $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(DEMO_PIN) && \
 	  echo "created the demo key-store passphrase in $(DEMO_PIN)"; }
-	$(BIN)/sekap-trust demo prepare
-	exec $(BIN)/sekap-trust serve
+	umask 077 && $(BIN)/sekap-trust demo prepare
+	umask 077 && exec $(BIN)/sekap-trust serve
 
 system-deps:
 	@missing=""; \

@@ -5,7 +5,7 @@ from __future__ import annotations
 from access import migrations as access_steps
 from ca import migrations as ca_steps
 from core import migrations_list as core_steps
-from core.migrations import Migration
+from core.migrations import Migration, sqlite_never_reuse_ids
 from enrollment import migrations as enrollment_steps
 from ocsp import migrations as ocsp_steps
 from receipts import migrations as receipts_steps
@@ -21,4 +21,6 @@ def all_migrations() -> list[Migration]:
         *access_steps.MIGRATIONS,
         *enrollment_steps.MIGRATIONS,
         *receipts_steps.MIGRATIONS,
+        # Last, over every package's tables: ids of deleted rows are never handed out again.
+        Migration("config", 1, "ids never reused (SQLite AUTOINCREMENT)", sqlite_never_reuse_ids, rebuilds_tables=True),
     ]

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import os
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,8 +42,28 @@ SQLITE_PRAGMAS = (
 )
 
 
+# The database holds personal data (PESEL, document numbers, PKCS#12 files waiting for pick-up):
+# only the service account may read it. SQLite creates -wal and -shm with the database file's mode.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+class NeverReusedAutoField(pw.AutoField):
+    """An integer primary key whose values are never handed out again after a delete.
+
+    On SQLite a plain ``INTEGER PRIMARY KEY`` reuses the largest id once its row is deleted;
+    ``AUTOINCREMENT`` keeps the high-water mark in ``sqlite_sequence``. PostgreSQL sequences never
+    go back, so the column is unchanged there."""
+
+    def ddl(self, ctx: Any) -> Any:
+        node = super().ddl(ctx)  # type: ignore[no-untyped-call]
+        if is_sqlite():
+            return pw.NodeList((node, pw.SQL("AUTOINCREMENT")))
+        return node
+
+
 class BaseModel(pw.Model):
-    id = pw.AutoField()
+    id = NeverReusedAutoField()
 
     class Meta:
         database = database
@@ -89,8 +111,7 @@ def open_database(url: str) -> pw.Database:
         if not path:
             raise ConfigurationError("database.url", "sqlite URL needs a path, e.g. sqlite:///var/sekap.db")
         if path != ":memory:":
-            # The embedded default lives under ./var, which a fresh checkout does not have yet.
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            prepare_private_file(Path(path))
         sqlite_db: pw.Database = PooledSqliteDatabase(
             path,
             pragmas=SQLITE_PRAGMAS,
@@ -117,6 +138,27 @@ def open_database(url: str) -> pw.Database:
         )
         return postgres_db
     raise ConfigurationError("database.url", f"unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)")
+
+
+def prepare_private_file(path: Path) -> None:
+    """Create ``path`` (and its directory) readable by this user only, before anything is written.
+
+    A missing directory is made 0700 (the embedded default lives under ./var, which a fresh
+    checkout does not have yet); the file is created 0600 with O_EXCL, so it is never readable by
+    others even for a moment; an existing file or its -wal/-shm with wider modes is narrowed."""
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, mode=PRIVATE_DIR_MODE)
+        parent.chmod(PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            candidate.chmod(mode & ~0o077 & 0o7777)
 
 
 def drop_connection() -> None:
