@@ -57,6 +57,20 @@ class KeyPolicyError(CAError, ValidationError):
         ValidationError.__init__(self, FieldError("csr", message, "key_policy"), message=f"csr: {message}")
 
 
+class WeakKeyError(KeyPolicyError):
+    """The public key is known to be weak (ROCA, close primes, small factors ...) or compromised
+    (blocklisted). ``reason`` is a stable code, ``spki_sha256`` identifies the key (not personal data)."""
+
+    code = "weak_key"
+
+    def __init__(self, reason: str, message: str, spki_sha256: str) -> None:
+        ValidationError.__init__(
+            self, FieldError("csr", f"{message} ({reason})", "weak_key"), message=f"csr: {message} ({reason})"
+        )
+        self.reason = reason
+        self.spki_sha256 = spki_sha256
+
+
 class SubjectError(CAError, ValidationError):
     """The subject identity is incomplete or invalid; ``errors`` names the fields."""
 

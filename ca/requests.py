@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from ca.errors import CSRError, KeyPolicyError, SubjectError
+from ca.keyquality import check_key_quality
 from core.errors import FieldError
 from core.identifiers import IdentifierError, validate_id_card, validate_passport, validate_pesel
 
@@ -75,7 +76,8 @@ def load_csr(data: bytes) -> x509.CertificateSigningRequest:
 def check_public_key(key: CertificatePublicKeyTypes, *, allow_ed25519: bool = False) -> None:
     """Key policy of CA/B BR §6.1.5–6.1.6: RSA ≥ 2048 bits with a modulus divisible by 8 and an
     odd exponent ≥ 3 (no small factors); EC on P-256/P-384/P-521 (the point was checked on load);
-    Ed25519 only when the profile allows it. Raises :class:`KeyPolicyError`."""
+    Ed25519 only when the profile allows it; never a known-weak or compromised key
+    (:mod:`ca.keyquality`, BR §6.1.1.3). Raises :class:`KeyPolicyError` (:class:`WeakKeyError`)."""
     if isinstance(key, rsa.RSAPublicKey):
         numbers = key.public_numbers()
         if key.key_size < 2048:
@@ -88,16 +90,16 @@ def check_public_key(key: CertificatePublicKeyTypes, *, allow_ed25519: bool = Fa
             raise KeyPolicyError("the RSA public exponent must be smaller than the modulus")
         if numbers.n % 2 == 0 or math.gcd(numbers.n, _SMALL_PRIMES_PRODUCT) != 1:
             raise KeyPolicyError("the RSA modulus has a small prime factor (weak key)")
-        return
-    if isinstance(key, ec.EllipticCurvePublicKey):
+    elif isinstance(key, ec.EllipticCurvePublicKey):
         if key.curve.name not in ALLOWED_CURVES:
             raise KeyPolicyError(f"EC keys must use P-256, P-384 or P-521 (got {key.curve.name})")
-        return
-    if isinstance(key, ed25519.Ed25519PublicKey):
+    elif isinstance(key, ed25519.Ed25519PublicKey):
         if not allow_ed25519:
             raise KeyPolicyError("Ed25519 keys are not allowed by this certificate profile")
-        return
-    raise KeyPolicyError(f"unsupported key type {type(key).__name__}")
+    else:
+        raise KeyPolicyError(f"unsupported key type {type(key).__name__}")
+    # Known-weak (ROCA, close primes, ...) and known-compromised keys: WeakKeyError names the reason.
+    check_key_quality(key)
 
 
 def _clean_name(value: Any, field: str, errors: list[FieldError]) -> str:

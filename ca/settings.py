@@ -128,6 +128,9 @@ class CASettings:
     crl: CRLSettings = field(default_factory=CRLSettings)
     # pkilint finding codes that do not block issuance (use sparingly; every other ERROR does).
     lint_allow: tuple[str, ...] = ()
+    # More compromised-key lists (SHA-256 of the DER SubjectPublicKeyInfo, one per line) besides
+    # the one shipped in ca/data/compromised-keys.txt.
+    key_blocklist_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.public_base_url.startswith(("http://", "https://")) or self.public_base_url.endswith("/"):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar, cast
 
+from ca import keyquality
 from config.protocol_lane import App
 from config.settings import Settings
 from core.clock import Clock, SystemClock
@@ -35,6 +36,10 @@ class Runtime:
             if name not in self._shared:
                 self._shared[name] = build()
             return cast(T, self._shared[name])
+
+    def __post_init__(self) -> None:
+        # The compromised-key lists are read once, at start-up, so a bad path fails early.
+        keyquality.configure(self.settings.ca.key_blocklist_files)
 
     @property
     def key_store(self) -> KeyStore:

@@ -14,6 +14,7 @@ from typing import Any
 
 import peewee as pw
 
+from ca.keyquality import record_refusal
 from core import audit
 from core.auth import Principal
 from core.clock import Clock
@@ -75,7 +76,13 @@ class ApplicationService:
             replay = self._replay(client_id, idempotency_key, digest)
             if replay is not None:
                 return replay
-        data = parse_application(body)
+        try:
+            data = parse_application(body)
+        except ValidationError as exc:
+            csr = body.get("csr") if isinstance(body, Mapping) else None
+            csr_bytes = csr.encode("ascii", "replace") if isinstance(csr, str) else None
+            record_refusal(self.clock, exc, actor=principal.actor, source="application", csr=csr_bytes)
+            raise
         point = CertificationPoint.get_or_none(CertificationPoint.id == data.point_id)
         if point is None or point.disabled:
             raise ValidationError.single("point_id", "no such certification point (or it takes no applications)")

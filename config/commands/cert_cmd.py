@@ -12,6 +12,7 @@ from ca import status
 from ca.api import REVOCATION_REASONS, CertificateAuthority, IssueRequest, canonical_serial, load_csr
 from ca.errors import CertificateNotFoundError
 from ca.hierarchy import authority
+from ca.keyquality import record_refusal
 from ca.requests import parse_subject_json
 from config.commands.context import CommandContext
 from config.wiring.ca import certificate_authority
@@ -76,6 +77,13 @@ def _fail(error: ValidationError) -> int:
     return 2
 
 
+def _read_or_none(path: str) -> bytes | None:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return None
+
+
 def cmd_issue(args: argparse.Namespace, ctx: CommandContext) -> int:
     try:
         csr = load_csr(Path(args.csr).read_bytes())
@@ -91,6 +99,7 @@ def cmd_issue(args: argparse.Namespace, ctx: CommandContext) -> int:
             actor=ctx.actor,
         )
     except ValidationError as exc:
+        record_refusal(ctx.runtime.clock, exc, actor=ctx.actor, source="cli", csr=_read_or_none(args.csr))
         return _fail(exc)
     except OSError as exc:
         print(f"error: {exc.strerror}: {exc.filename}", file=sys.stderr)
