@@ -53,6 +53,9 @@ run: $(STAMP)
 	@test -s $(DEMO_PIN) || { mkdir -p var/secrets && chmod 700 var/secrets && umask 077 && \
 	  $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(DEMO_PIN) && \
 	  echo "created the demo key-store passphrase in $(DEMO_PIN)"; }
+	@test -s var/secrets/audit-chain-key || { umask 077 && \
+	  $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > var/secrets/audit-chain-key && \
+	  echo "created the demo audit chain key in var/secrets/audit-chain-key"; }
 	umask 077 && $(BIN)/sekap-trust demo prepare
 	umask 077 && exec $(BIN)/sekap-trust serve
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon
 
 from config.runtime import Runtime
+from config.wiring.audit import seal_staleness
 from core.db import database
 from core.errors import SekapError
 
@@ -34,6 +35,10 @@ class ReadinessResource:
             checks["key_store"] = f"unavailable: {exc.code}"
         except Exception as exc:
             checks["key_store"] = f"unavailable: {type(exc).__name__}"
+        try:
+            checks["audit_seal"] = seal_staleness(self.runtime, self.runtime.clock.now()) or "ok"
+        except Exception as exc:  # a database error is reported by the database check
+            checks["audit_seal"] = f"unavailable: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
         resp.status = falcon.HTTP_200 if ready else falcon.HTTP_503
         resp.media = {"status": "ready" if ready else "not ready", "checks": checks}

@@ -67,9 +67,22 @@ def loop(runtime: Runtime, stop: threading.Event | None = None, tick_seconds: fl
         stop.wait(tick_seconds)
 
 
+def seal_at_shutdown(runtime: Runtime) -> str:
+    """Seal whatever the chain gained since the last seal, so that a stop leaves it anchored."""
+    from config.wiring.audit import seal_now
+    from core import audit
+
+    def run(rt: Runtime) -> str:
+        if audit.oldest_unsealed_at() is None:
+            return "audit chain already sealed"
+        return f"sealed the audit chain at record {seal_now(rt, actor='system:shutdown').seq}"
+
+    return _run(Job("audit.seal_at_shutdown", 0, run), runtime)
+
+
 def _all_jobs() -> list[Job]:
     from ca.settings import CRL_JOB_INTERVAL_SECONDS
-    from config.wiring import ca, enrollment, ocsp
+    from config.wiring import audit, ca, enrollment, ocsp
 
     return [
         # Holds expire before the CRLs are built, so one run publishes their revocations.
@@ -81,6 +94,8 @@ def _all_jobs() -> list[Job]:
         Job("enrollment.expiry_reminders", 3600, enrollment.expiry_reminders_job),
         Job("enrollment.send_mail", 30, enrollment.send_mail_job),
         Job("enrollment.housekeeping", 3600, enrollment.housekeeping_job),
+        # Checks every minute; seals when audit.seal_interval_seconds have passed since the last seal.
+        Job("audit.seal", 60, audit.seal_job),
     ]
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeAlias, TypeVar, cast
 from ca import keyquality
 from config.protocol_lane import App
 from config.settings import Settings
+from core import audit
 from core.clock import Clock, SystemClock
 from hsm.base import KeyStore
 from hsm.factory import open_key_store
@@ -40,6 +41,8 @@ class Runtime:
     def __post_init__(self) -> None:
         # The compromised-key lists are read once, at start-up, so a bad path fails early.
         keyquality.configure(self.settings.ca.key_blocklist_files)
+        chain_key = self.settings.audit.chain_key
+        audit.configure_chain_key(chain_key.encode("utf-8") if chain_key else None)
 
     @property
     def key_store(self) -> KeyStore:

@@ -30,7 +30,7 @@ from web.settings import WebSettings
 DEFAULT_FILE = Path(__file__).with_name("default.toml")
 LOCAL_INSTANCE_FILE = Path("var/sekap-trust.toml")
 ENV_PREFIX = "SEKAP_TRUST__"
-SECRET_KEYS = {"keystore": ("pin",)}
+SECRET_KEYS = {"keystore": ("pin",), "audit": ("chain_key",)}
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,21 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    """The anchored audit trail: how often the chain head is sealed (signed by the audit key and
+    timestamped by our TSA), and the secret chain key (environment or file, never TOML)."""
+
+    seal_interval_seconds: int = 600
+    chain_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 60 <= self.seal_interval_seconds <= 86400:
+            raise ConfigurationError("audit.seal_interval_seconds", "must be between 60 and 86400")
+        if self.chain_key is not None and len(self.chain_key) < 32:
+            raise ConfigurationError("audit.chain_key_file", "the chain key must be at least 32 characters")
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -107,6 +122,7 @@ class Settings:
     verifier: VerifierSettings = field(default_factory=VerifierSettings)
     receipts: ReceiptsSettings = field(default_factory=ReceiptsSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     # Where the file was read from (for messages); not a setting.
     source: str = "defaults"
 
@@ -134,12 +150,21 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
     pin_file = keystore.pop("pin_file", None)
     data["keystore"] = keystore
     smtp_password_file = _pop_smtp_secret(data)
+    audit_section = dict(data.get("audit", {}))
+    chain_key_file = audit_section.pop("chain_key_file", None)
+    data["audit"] = audit_section
     data["source"] = str(chosen) if chosen else "defaults"
     settings = build(Settings, data, "")
     pin = _secret(env, "SEKAP_TRUST_KEYSTORE_PIN", pin_file, "keystore.pin_file")
     smtp_password = _secret(env, "SEKAP_TRUST_SMTP_PASSWORD", smtp_password_file, "enrollment.smtp.password_file")
     enrollment = replace(settings.enrollment, smtp=replace(settings.enrollment.smtp, password=smtp_password))
-    return replace(settings, keystore=replace(settings.keystore, pin=pin), enrollment=enrollment)
+    chain_key = _secret(env, "SEKAP_TRUST_AUDIT_CHAIN_KEY", chain_key_file, "audit.chain_key_file")
+    return replace(
+        settings,
+        keystore=replace(settings.keystore, pin=pin),
+        enrollment=enrollment,
+        audit=replace(settings.audit, chain_key=chain_key),
+    )
 
 
 def _pop_smtp_secret(data: dict[str, Any]) -> str | None:

@@ -10,11 +10,13 @@ records; seals (signed chain heads) pin the head so that a rewound head is caugh
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import peewee as pw
@@ -57,6 +59,9 @@ class AuditRecord(BaseModel):
     details = JSONField()
     prev_hash = pw.CharField(max_length=64)
     hash = pw.CharField(max_length=64)
+    # HMAC-SHA256 of ``hash`` under the chain key (a secret the database does not hold): whoever
+    # can write the database but not read the key cannot recompute a consistent chain.
+    mac = pw.CharField(max_length=64, null=True)
 
     class Meta:
         table_name = "audit_record"
@@ -66,6 +71,9 @@ class AuditHead(BaseModel):
     id = pw.IntegerField(primary_key=True)
     seq = pw.BigIntegerField()
     hash = pw.CharField(max_length=64)
+    # HMAC of (seq, hash): a head rewound to an earlier record (after deleting the records behind
+    # it) cannot carry a valid MAC without the key.
+    mac = pw.CharField(max_length=64, null=True)
 
     class Meta:
         table_name = "audit_head"
@@ -85,6 +93,33 @@ class AuditSeal(BaseModel):
 
 
 MODELS: tuple[type[pw.Model], ...] = (AuditRecord, AuditHead, AuditSeal)
+
+_key_lock = threading.Lock()
+_chain_key: bytes | None = None
+
+
+def configure_chain_key(key: bytes | None) -> None:
+    """Set (or clear) the secret chain key for every later :func:`record` in this process; the
+    composition root calls it at start-up with ``audit.chain_key`` (a secret from the environment
+    or a file). Every host writing to one database must use the same key."""
+    global _chain_key
+    if key is not None and len(key) < 16:
+        raise AuditError("the audit chain key must be at least 16 bytes")
+    with _key_lock:
+        _chain_key = key
+
+
+def chain_key() -> bytes | None:
+    with _key_lock:
+        return _chain_key
+
+
+def record_mac(key: bytes, digest: str) -> str:
+    return hmac.new(key, b"sekap-trust audit record v1|" + digest.encode(), hashlib.sha256).hexdigest()
+
+
+def head_mac(key: bytes, seq: int, digest: str) -> str:
+    return hmac.new(key, b"sekap-trust audit head v1|%d|%s" % (seq, digest.encode()), hashlib.sha256).hexdigest()
 
 
 def check_details(details: Mapping[str, Any]) -> None:
@@ -150,6 +185,7 @@ def record(
     head = _locked_head()
     seq, prev = head.seq + 1, head.hash
     digest = _digest(seq, at, actor, action, object_type, str(object_id), outcome, payload, prev)
+    key = chain_key()
     row = AuditRecord.create(
         seq=seq,
         at=at,
@@ -161,8 +197,14 @@ def record(
         details=payload,
         prev_hash=prev,
         hash=digest,
+        mac=record_mac(key, digest) if key else None,
     )
-    updated = AuditHead.update(seq=seq, hash=digest).where((AuditHead.id == 1) & (AuditHead.seq == head.seq)).execute()
+    mac = head_mac(key, seq, digest) if key else None
+    updated = (
+        AuditHead.update(seq=seq, hash=digest, mac=mac)
+        .where((AuditHead.id == 1) & (AuditHead.seq == head.seq))
+        .execute()
+    )
     if updated != 1:
         raise AuditError("audit head moved concurrently")
     return row
@@ -183,7 +225,7 @@ def _locked_head() -> AuditHead:
 @dataclass(frozen=True)
 class AuditProblem:
     seq: int
-    kind: str  # deleted | edited | broken_link | truncated | bad_seal
+    kind: str  # deleted | edited | broken_link | truncated | head_rewound | unkeyed | bad_seal
     message: str
 
 
@@ -193,10 +235,18 @@ class ChainReport:
     head_seq: int
     seals_checked: int
     problems: list[AuditProblem] = field(default_factory=list)
+    # Whether record and head MACs were checked (a chain key was given and the chain is keyed).
+    keyed: bool = False
+    last_seal_at: datetime | None = None
+    last_seal_seq: int = 0
+    seals_timestamped: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def seal_age(self, now: datetime) -> timedelta | None:
+        return None if self.last_seal_at is None else now - self.last_seal_at
 
 
 def _records() -> Iterator[AuditRecord]:
@@ -209,16 +259,23 @@ def _records() -> Iterator[AuditRecord]:
         last = batch[-1].seq
 
 
-def verify_chain(public_keys: Mapping[str, CertificateIssuerPublicKeyTypes] | None = None) -> ChainReport:
+def verify_chain(
+    public_keys: Mapping[str, CertificateIssuerPublicKeyTypes] | None = None, key: bytes | None = None
+) -> ChainReport:
     """Walk the whole chain and report every deleted, edited or truncated record.
 
     ``public_keys`` maps seal key labels to the keys known from the key store; a seal whose stored
     public key differs from it is reported, so replacing seal and key together is caught.
+    With the chain ``key``, record and head MACs are checked too: a chain recomputed after the
+    last seal, and a head rewound after deleting the newest records, are reported.
     """
     problems: list[AuditProblem] = []
     expected_seq, prev, count = 1, GENESIS_HASH, 0
     hashes: dict[int, str] = {}
+    keyed_from: int | None = None
     for row in _records():
+        if key is not None:
+            keyed_from = _check_mac(row, key, keyed_from, problems)
         count += 1
         if row.seq != expected_seq:
             missing = f"{expected_seq}" if row.seq == expected_seq + 1 else f"{expected_seq}..{row.seq - 1}"
@@ -245,17 +302,72 @@ def verify_chain(public_keys: Mapping[str, CertificateIssuerPublicKeyTypes] | No
         expected_seq = row.seq + 1
     head = AuditHead.get_or_none(AuditHead.id == 1)
     last_seq = expected_seq - 1
+    if head is None and count:
+        problems.append(AuditProblem(last_seq, "truncated", "the chain head is missing"))
+    if head is not None and key is not None and keyed_from is not None and not _head_mac_ok(head, key):
+        problems.append(
+            AuditProblem(
+                head.seq,
+                "head_rewound",
+                f"the chain head at {head.seq} was not written with the chain key (rewound or forged)",
+            )
+        )
     if head is not None and head.seq > last_seq:
         problems.append(
             AuditProblem(last_seq + 1, "truncated", f"records {last_seq + 1}..{head.seq} missing at the end")
         )
     elif head is not None and head.seq == last_seq and head.hash != prev:
         problems.append(AuditProblem(last_seq, "edited", f"record {last_seq} does not match the chain head"))
-    seals = 0
-    for seal in AuditSeal.select().order_by(AuditSeal.seq):
+    seals, stamped, last_seal = 0, 0, None
+    for seal in AuditSeal.select().order_by(AuditSeal.seq, AuditSeal.id):
         seals += 1
+        stamped += seal.timestamp_token is not None
         problems.extend(_check_seal(seal, hashes, last_seq, public_keys or {}))
-    return ChainReport(records=count, head_seq=head.seq if head else 0, seals_checked=seals, problems=problems)
+        if last_seal is None or seal.at >= last_seal.at:
+            last_seal = seal
+    return ChainReport(
+        records=count,
+        head_seq=head.seq if head else 0,
+        seals_checked=seals,
+        problems=problems,
+        keyed=keyed_from is not None,
+        last_seal_at=last_seal.at if last_seal else None,
+        last_seal_seq=last_seal.seq if last_seal else 0,
+        seals_timestamped=stamped,
+    )
+
+
+def _head_mac_ok(head: AuditHead, key: bytes) -> bool:
+    return head.mac is not None and hmac.compare_digest(head.mac, head_mac(key, head.seq, head.hash))
+
+
+def _check_mac(row: AuditRecord, key: bytes, keyed_from: int | None, problems: list[AuditProblem]) -> int | None:
+    """Check one record's MAC; once the chain is keyed, every later record must carry one."""
+    if row.mac is None:
+        if keyed_from is not None:
+            problems.append(AuditProblem(row.seq, "unkeyed", f"record {row.seq} has no MAC in a keyed chain"))
+        return keyed_from
+    if not hmac.compare_digest(row.mac, record_mac(key, row.hash)):
+        problems.append(
+            AuditProblem(row.seq, "edited", f"record {row.seq} was rewritten (its MAC does not match the chain key)")
+        )
+    return row.seq if keyed_from is None else keyed_from
+
+
+def last_seal() -> AuditSeal | None:
+    """The newest seal (by its time)."""
+    row: AuditSeal | None = AuditSeal.select().order_by(AuditSeal.at.desc(), AuditSeal.id.desc()).first()
+    return row
+
+
+def oldest_unsealed_at() -> datetime | None:
+    """When the oldest record not covered by any seal was written (None: everything is sealed)."""
+    newest = last_seal()
+    query = AuditRecord.select(AuditRecord.at).order_by(AuditRecord.seq)
+    if newest is not None:
+        query = query.where(AuditRecord.seq > newest.seq)
+    row = query.first()
+    return row.at if row is not None else None
 
 
 def _seal_message(seq: int, digest: str, at: datetime) -> bytes:
@@ -287,14 +399,28 @@ def _spki(key: CertificateIssuerPublicKeyTypes) -> bytes:
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def seal(clock: Clock, key: CertificateIssuerPrivateKeyTypes, key_label: str, *, actor: str) -> AuditSeal:
-    """Sign the current chain head and record that it was sealed (in one transaction)."""
+def seal(
+    clock: Clock,
+    key: CertificateIssuerPrivateKeyTypes,
+    key_label: str,
+    *,
+    actor: str,
+    timestamp: Callable[[bytes], bytes | None] | None = None,
+) -> AuditSeal:
+    """Sign the current chain head, have the signature timestamped, and record the seal.
+
+    ``timestamp`` gets the signed message and returns an RFC 3161 token over it (our TSA), or
+    None when no token can be had; it runs before the seal's transaction, because the TSA records
+    its token in a transaction of its own. Any record added meanwhile is simply not covered by
+    this seal (the seal names the head it read)."""
+    head = AuditHead.get_or_none(AuditHead.id == 1)
+    if head is None or head.seq == 0:
+        raise AuditError("the audit trail is empty; nothing to seal")
+    at = clock.now()
+    message = _seal_message(head.seq, head.hash, at)
+    signature = sign_data(key, message)
+    token = timestamp(message) if timestamp is not None else None
     with database.atomic():
-        head = lock_row(AuditHead.select().where(AuditHead.id == 1)).first()
-        if head is None or head.seq == 0:
-            raise AuditError("the audit trail is empty; nothing to seal")
-        at = clock.now()
-        signature = sign_data(key, _seal_message(head.seq, head.hash, at))
         row = AuditSeal.create(
             seq=head.seq,
             hash=head.hash,
@@ -302,6 +428,7 @@ def seal(clock: Clock, key: CertificateIssuerPrivateKeyTypes, key_label: str, *,
             key_label=key_label,
             public_key=_spki(key.public_key()),
             signature=signature,
+            timestamp_token=token,
         )
         record(
             clock,
@@ -309,6 +436,11 @@ def seal(clock: Clock, key: CertificateIssuerPrivateKeyTypes, key_label: str, *,
             action="audit.seal",
             object_type="audit_seal",
             object_id=row.id,
-            details={"seq": head.seq, "key_label": key_label},
+            details={"seq": head.seq, "key_label": key_label, "timestamped": token is not None},
         )
     return row
+
+
+def seal_message(seal_row: AuditSeal) -> bytes:
+    """The bytes a seal's signature and timestamp token cover."""
+    return _seal_message(seal_row.seq, seal_row.hash, seal_row.at)

@@ -225,7 +225,13 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     """Default settings pointed at the test database (no secrets needed: tests inject the key store)."""
     from config.settings import load_settings
 
-    return load_settings(env={"SEKAP_TRUST__DATABASE__URL": db_url, "SEKAP_TRUST__KEYSTORE__PIN_FILE": ""})
+    return load_settings(
+        env={
+            "SEKAP_TRUST__DATABASE__URL": db_url,
+            "SEKAP_TRUST__KEYSTORE__PIN_FILE": "",
+            "SEKAP_TRUST__AUDIT__CHAIN_KEY_FILE": "",
+        }
+    )
 
 
 def make_client(

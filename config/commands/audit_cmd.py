@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ca.errors import AuthorityNotFoundError
-from ca.hierarchy import authority, load_certificate
 from config.commands.context import CommandContext
+from config.wiring.audit import audit_public_keys, chain_key, seal_now
 from core import audit
 
 
@@ -19,28 +18,29 @@ def register(sub: Any) -> None:
     a.add_parser("seal", help="sign the current chain head with the audit key").set_defaults(handler=cmd_seal)
 
 
-def _audit_keys() -> dict[str, Any]:
-    try:
-        row = authority("audit")
-    except AuthorityNotFoundError:
-        return {}
-    return {row.key_label: load_certificate(row).public_key()}
-
-
 def cmd_verify(args: argparse.Namespace, ctx: CommandContext) -> int:
-    report = audit.verify_chain(_audit_keys())
+    key = chain_key(ctx.runtime)
+    report = audit.verify_chain(audit_public_keys(), key)  # type: ignore[arg-type]
     for problem in report.problems:
         ctx.print(f"PROBLEM {problem.kind:12} at {problem.seq}: {problem.message}")
     state = "OK" if report.ok else "BROKEN"
     ctx.print(
         f"audit chain {state}: {report.records} records, head {report.head_seq}, {report.seals_checked} seals checked"
+        f" ({report.seals_timestamped} timestamped)"
+    )
+    age = report.seal_age(ctx.runtime.clock.now())
+    if age is None:
+        ctx.print("last seal: never" + (" (records after it are protected only by the chain key)" if key else ""))
+    else:
+        ctx.print(f"last seal: record {report.last_seal_seq}, {int(age.total_seconds())} s ago")
+    ctx.print(
+        "chain key: " + ("records and head MACs checked" if report.keyed else "not configured or chain not keyed")
     )
     return 0 if report.ok else 1
 
 
 def cmd_seal(args: argparse.Namespace, ctx: CommandContext) -> int:
-    row = authority("audit")
-    key = ctx.runtime.key_store.find(row.key_label)
-    seal = audit.seal(ctx.runtime.clock, key, row.key_label, actor=ctx.actor)
-    ctx.print(f"sealed audit chain at record {seal.seq} (hash {seal.hash}) with key {row.key_label}")
+    seal = seal_now(ctx.runtime, actor=ctx.actor)
+    stamped = "with a TSA timestamp" if seal.timestamp_token is not None else "WITHOUT a TSA timestamp"
+    ctx.print(f"sealed audit chain at record {seal.seq} (hash {seal.hash}) with key {seal.key_label}, {stamped}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
+import threading
 from typing import Any
 
 from config import jobs
@@ -38,6 +40,13 @@ def cmd_run(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 def cmd_loop(args: argparse.Namespace, ctx: CommandContext) -> int:
     ctx.print(f"running {len(jobs.JOBS)} job(s); Ctrl-C to stop")
-    with contextlib.suppress(KeyboardInterrupt):
-        jobs.loop(ctx.runtime)
+    stop = threading.Event()
+    # gunicorn's master (or systemd) stops the loop with SIGTERM: finish the current job, then seal.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            jobs.loop(ctx.runtime, stop)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    ctx.print(f"stopping: {jobs.seal_at_shutdown(ctx.runtime)}")
     return 0
