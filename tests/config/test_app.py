@@ -22,7 +22,11 @@ def test_healthz_and_readyz(settings: Settings, db: pw.Database, clock: FrozenCl
     client = make_client(settings, ["ca"], db, clock, key_store)
     assert client.simulate_get("/healthz").json == {"status": "ok"}
     ready = client.simulate_get("/readyz")
-    assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "key_store": "ok", "audit_seal": "ok"}
+    assert ready.status_code == 200 and ready.json["checks"] == {
+        "database": "ok",
+        "key_store": "ok",
+        "audit_seal": "ok",
+    }
 
 
 class _BrokenStore(SoftwareKeyStore):

@@ -38,7 +38,9 @@ def keyed() -> Iterator[bytes]:
 def _write(clock: FrozenClock, n: int) -> None:
     for i in range(n):
         with atomic():
-            audit.record(clock, actor="test:t", action="thing.change", object_type="thing", object_id=i, details={"i": i})
+            audit.record(
+                clock, actor="test:t", action="thing.change", object_type="thing", object_id=i, details={"i": i}
+            )
         clock.advance(seconds=1)
 
 
@@ -90,9 +92,7 @@ def test_recomputed_chain_after_the_last_seal_is_detected(
     assert kinds == {"edited", "head_rewound"}
 
 
-def test_records_without_mac_in_a_keyed_chain_are_reported(
-    db: pw.Database, clock: FrozenClock, keyed: bytes
-) -> None:
+def test_records_without_mac_in_a_keyed_chain_are_reported(db: pw.Database, clock: FrozenClock, keyed: bytes) -> None:
     _write(clock, 3)
     AuditRecord.update(mac=None).where(AuditRecord.seq == 3).execute()
     assert [p.kind for p in audit.verify_chain(key=keyed).problems] == ["unkeyed"]
@@ -128,9 +128,7 @@ def test_seal_job_is_registered_and_runs_at_shutdown(runtime: Runtime) -> None:
 def test_readyz_degrades_when_the_last_seal_is_older_than_two_intervals(
     runtime: Runtime, db: pw.Database, clock: FrozenClock, key_store: SoftwareKeyStore
 ) -> None:
-    client = testing.TestClient(
-        create_app(runtime.settings, ["ca"], clock=clock, key_store=key_store, database=db)
-    )
+    client = testing.TestClient(create_app(runtime.settings, ["ca"], clock=clock, key_store=key_store, database=db))
     audit_wiring.seal_now(runtime, actor="test:t")
     assert client.simulate_get("/readyz").status_code == 200
     interval = runtime.settings.audit.seal_interval_seconds
