@@ -18,6 +18,7 @@ from cryptography import x509
 from ca import hierarchy, status
 from ca.errors import CAError
 from ca.issuance import IssuancePipeline, IssuedCertificate, IssueRequest, SubjectIdentity
+from ca.keyquality import record_refusal
 from ca.requests import check_public_key, load_csr
 from ca.revocation import REVOCATION_REASONS, RevocationService, canonical_serial
 from ca.settings import CASettings
@@ -37,6 +38,7 @@ __all__ = [
     "canonical_serial",
     "check_public_key",
     "load_csr",
+    "record_refusal",
 ]
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import os
+import sqlite3
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress

@@ -14,7 +14,7 @@ from typing import Any
 
 import peewee as pw
 
-from ca.keyquality import record_refusal
+from ca.api import record_refusal
 from core import audit
 from core.auth import Principal
 from core.clock import Clock

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ca import status
-from ca.api import REVOCATION_REASONS, CertificateAuthority, IssueRequest, canonical_serial, load_csr
+from ca.api import REVOCATION_REASONS, CertificateAuthority, IssueRequest, canonical_serial, load_csr, record_refusal
 from ca.errors import CertificateNotFoundError
 from ca.hierarchy import authority
-from ca.keyquality import record_refusal
 from ca.requests import parse_subject_json
 from config.commands.context import CommandContext
 from config.wiring.ca import certificate_authority
