@@ -5,7 +5,7 @@ from __future__ import annotations
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
-from ca.models import CRL, Authority, Certificate, CRLCounter, StatusCounter
+from ca.models import CRL, Authority, BulkRevocation, BulkRevocationItem, Certificate, CRLCounter, StatusCounter
 from core.migrations import Migration, create_tables
 
 
@@ -34,4 +34,5 @@ MIGRATIONS = [
     Migration("ca", 1, "hierarchy and certificates", create_tables(Authority, Certificate)),
     Migration("ca", 2, "certificate subject reference, CRLs", _subject_ref_and_crls),
     Migration("ca", 3, "status change counter", _status_counter),
+    Migration("ca", 4, "bulk revocation", create_tables(BulkRevocation, BulkRevocationItem)),
 ]

@@ -124,4 +124,46 @@ class CRL(BaseModel):
         indexes = ((("issuer", "number"), True), (("issuer", "kind", "number"), False))
 
 
-MODELS: tuple[type[pw.Model], ...] = (Authority, Certificate, CRLCounter, StatusCounter, CRL)
+BULK_STATES = ("awaiting_approval", "running", "finished")
+
+
+class BulkRevocation(BaseModel):
+    """A revocation of many certificates at once (a mis-issued batch), run only after dual
+    control approved it (``core.approvals``), resumable: items are marked done batch by batch."""
+
+    approval_id = pw.BigIntegerField(index=True)
+    reason = pw.CharField(max_length=30)
+    selection = pw.TextField()  # how the set was chosen, as JSON (file digest or query)
+    selection_sha256 = pw.CharField(max_length=64)  # over the sorted certificate ids
+    requested_by = pw.CharField(max_length=200)
+    created_at = UTCDateTimeField()
+    total = pw.IntegerField()
+    done = pw.IntegerField(default=0)
+    revoked = pw.IntegerField(default=0)
+    state = pw.CharField(max_length=20, choices=[(s, s) for s in BULK_STATES])
+    finished_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "ca_bulk_revocation"
+
+
+class BulkRevocationItem(BaseModel):
+    bulk = pw.ForeignKeyField(BulkRevocation, backref="items", on_delete="RESTRICT")
+    certificate = pw.ForeignKeyField(Certificate, on_delete="RESTRICT")
+    done = pw.BooleanField(default=False)
+    outcome = pw.CharField(max_length=20, null=True)  # revoked | already_revoked | not_found
+
+    class Meta:
+        table_name = "ca_bulk_revocation_item"
+        indexes = ((("bulk", "done", "id"), False), (("bulk", "certificate"), True))
+
+
+MODELS: tuple[type[pw.Model], ...] = (
+    Authority,
+    Certificate,
+    CRLCounter,
+    StatusCounter,
+    CRL,
+    BulkRevocation,
+    BulkRevocationItem,
+)

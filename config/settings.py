@@ -110,6 +110,21 @@ class AuditSettings:
 
 
 @dataclass(frozen=True)
+class ApprovalSettings:
+    """Dual control (bulk revocation, profile changes, administrator role grants): how many other
+    administrators must approve, and how long a request stays open."""
+
+    required: int = 1
+    ttl_hours: int = 24
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.required <= 10:
+            raise ConfigurationError("approvals.required", "must be between 1 and 10")
+        if not 1 <= self.ttl_hours <= 168:
+            raise ConfigurationError("approvals.ttl_hours", "must be between 1 and 168")
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -123,6 +138,7 @@ class Settings:
     receipts: ReceiptsSettings = field(default_factory=ReceiptsSettings)
     web: WebSettings = field(default_factory=WebSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
     # Where the file was read from (for messages); not a setting.
     source: str = "defaults"
 

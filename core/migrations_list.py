@@ -5,6 +5,7 @@ from typing import Any
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
+from core.approvals import ApprovalRequest, ApprovalVote
 from core.audit import AuditHead, AuditRecord, AuditSeal
 from core.migrations import Migration, create_tables
 
@@ -21,4 +22,5 @@ def _chain_macs(db: Any) -> None:
 MIGRATIONS = [
     Migration("core", 1, "audit trail", create_tables(AuditRecord, AuditHead, AuditSeal)),
     Migration("core", 2, "keyed audit chain (record and head MACs)", _chain_macs),
+    Migration("core", 3, "dual-control approvals", create_tables(ApprovalRequest, ApprovalVote)),
 ]

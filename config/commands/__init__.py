@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from config.commands import (
     audit_cmd,
+    bulk_cmd,
     ca_cmd,
     cert_cmd,
     crl_cmd,
@@ -27,6 +28,7 @@ COMMAND_MODULES = [
     enrollment_cmd,
     mail_cmd,
     serve_cmd,
+    bulk_cmd,
 ]
 
 __all__ = ["COMMAND_MODULES", "CommandContext"]

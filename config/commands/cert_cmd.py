@@ -63,6 +63,9 @@ def register(sub: Any) -> None:
         p.add_argument("serial")
         p.add_argument("--issuer")
         p.set_defaults(handler=handler)
+    from config.commands.bulk_cmd import register_cert
+
+    register_cert(cert)
 
 
 def _issuer(args: argparse.Namespace, ctx: CommandContext) -> str:
