@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import peewee as pw
 
-from ca.errors import CertificateNotFoundError, ReasonError, RevocationError
+from ca.errors import ReasonError
 from ca.hierarchy import authority
 from ca.models import Authority, BulkRevocation, BulkRevocationItem, Certificate
 from ca.revocation import HOLD, REVOCATION_REASONS, RevocationService, canonical_serial
@@ -208,9 +208,7 @@ def run(
     }
     while True:
         items = list(
-            BulkRevocationItem.select(BulkRevocationItem, Certificate.serial, Authority.name)
-            .join(Certificate)
-            .join(Authority)
+            BulkRevocationItem.select(BulkRevocationItem.id, BulkRevocationItem.certificate)
             .where((BulkRevocationItem.bulk == bulk_id) & ~BulkRevocationItem.done)
             .order_by(BulkRevocationItem.id)
             .limit(batch_size)
@@ -218,9 +216,10 @@ def run(
         if not items:
             break
         with atomic():
-            revoked = sum(_revoke_item(service, item, bulk, actor) for item in items)
+            revoked_ids = service.revoke_batch([_certificate_id(item) for item in items], bulk.reason, actor=actor)
+            _mark_done(items, revoked_ids)
             BulkRevocation.update(
-                done=BulkRevocation.done + len(items), revoked=BulkRevocation.revoked + revoked
+                done=BulkRevocation.done + len(items), revoked=BulkRevocation.revoked + len(revoked_ids)
             ).where(BulkRevocation.id == bulk_id).execute()
         if progress is not None:
             progress(_progress(get(bulk_id), issuers))
@@ -241,18 +240,18 @@ def run(
     return _progress(get(bulk_id), issuers)
 
 
-def _revoke_item(service: RevocationService, item: BulkRevocationItem, bulk: BulkRevocation, actor: str) -> int:
-    cert = item.certificate
-    try:
-        with atomic():
-            service.revoke(cert.issuer.name, cert.serial, bulk.reason, actor=actor)
-        outcome = "revoked"
-    except RevocationError:
-        outcome = "already_revoked"
-    except CertificateNotFoundError:
-        outcome = "not_found"
-    BulkRevocationItem.update(done=True, outcome=outcome).where(BulkRevocationItem.id == item.id).execute()
-    return 1 if outcome == "revoked" else 0
+def _certificate_id(item: BulkRevocationItem) -> int:
+    # The foreign key's raw value, without loading the certificate row.
+    return int(item.__data__["certificate"])
+
+
+def _mark_done(items: list[BulkRevocationItem], revoked_ids: set[int]) -> None:
+    """Record each item's outcome: revoked now, or left alone (already revoked, failed, gone)."""
+    revoked = [i.id for i in items if _certificate_id(i) in revoked_ids]
+    skipped = [i.id for i in items if _certificate_id(i) not in revoked_ids]
+    for ids, outcome in ((revoked, "revoked"), (skipped, "already_revoked")):
+        if ids:
+            BulkRevocationItem.update(done=True, outcome=outcome).where(BulkRevocationItem.id.in_(ids)).execute()
 
 
 def _progress(bulk: BulkRevocation, issuers: set[str]) -> BulkProgress:

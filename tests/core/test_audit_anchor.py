@@ -158,3 +158,16 @@ def test_cli_verify_reports_seal_age_and_rewind(runtime: Runtime, clock: FrozenC
     out = io.StringIO()
     assert main(["audit", "verify"], out=out, runtime=runtime) == 1
     assert "head_rewound" in out.getvalue()
+
+
+def test_record_many_extends_one_keyed_chain(db: pw.Database, clock: FrozenClock, keyed: bytes) -> None:
+    _write(clock, 2)
+    with atomic():
+        audit.record_many(
+            clock, [audit.Entry("test:t", "bulk.thing", "thing", i, details={"i": i}) for i in range(300)]
+        )
+    _write(clock, 1)
+    report = audit.verify_chain(key=keyed)
+    assert report.ok and report.records == 303 and report.head_seq == 303
+    with pytest.raises(audit.AuditError):
+        audit.record_many(clock, [audit.Entry("test:t", "x", "thing", 1)])  # outside a transaction
