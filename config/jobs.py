@@ -96,6 +96,7 @@ def _all_jobs() -> list[Job]:
         Job("enrollment.housekeeping", 3600, enrollment.housekeeping_job),
         # Checks every minute; seals when audit.seal_interval_seconds have passed since the last seal.
         Job("audit.seal", 60, audit.seal_job),
+        Job("ca.reconcile", 300, ca.reconcile_job),
     ]
 
 

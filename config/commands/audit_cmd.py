@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from typing import Any
 
+from ca import reconcile
 from config.commands.context import CommandContext
 from config.wiring.audit import audit_public_keys, chain_key, seal_now
 from core import audit
@@ -16,6 +18,9 @@ def register(sub: Any) -> None:
         handler=cmd_verify
     )
     a.add_parser("seal", help="sign the current chain head with the audit key").set_defaults(handler=cmd_seal)
+    rec = a.add_parser("reconcile", help="signatures without a stored result: stale reservations; exit 1 if any")
+    rec.add_argument("--older-than-minutes", type=int, default=5)
+    rec.set_defaults(handler=cmd_reconcile)
 
 
 def cmd_verify(args: argparse.Namespace, ctx: CommandContext) -> int:
@@ -44,3 +49,17 @@ def cmd_seal(args: argparse.Namespace, ctx: CommandContext) -> int:
     stamped = "with a TSA timestamp" if seal.timestamp_token is not None else "WITHOUT a TSA timestamp"
     ctx.print(f"sealed audit chain at record {seal.seq} (hash {seal.hash}) with key {seal.key_label}, {stamped}")
     return 0
+
+
+def cmd_reconcile(args: argparse.Namespace, ctx: CommandContext) -> int:
+    now = ctx.runtime.clock.now()
+    stale = reconcile.stale_reservations(now, timedelta(minutes=args.older_than_minutes))
+    for item in stale:
+        state = "revoked" if item.revoked else "NOT revoked"
+        ctx.print(
+            f"STALE reservation {item.issuer}:{item.serial} ({item.profile}), reserved "
+            f"{int(item.age(now).total_seconds())} s ago, {state}: resolve with "
+            f"`sekap-trust cert resolve-reservation {item.serial} --issuer {item.issuer} --revoke` or --failed"
+        )
+    ctx.print(f"reconcile: {len(stale)} stale reservation(s)")
+    return 1 if stale else 0

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from ca import bulk
+from ca import bulk, reconcile
 from ca.api import REVOCATION_REASONS
 from ca.crl import CRLPublisher
 from config.commands.context import CommandContext
@@ -37,6 +37,14 @@ def register_cert(cert: Any) -> None:
     run.add_argument("bulk_id", type=int)
     run.add_argument("--batch-size", type=int, default=500)
     run.set_defaults(handler=cmd_run)
+    res = cert.add_parser("resolve-reservation", help="resolve a stale reservation (see audit reconcile)")
+    res.add_argument("serial")
+    res.add_argument("--issuer", help="CA name (default: the issuing CA)")
+    how = res.add_mutually_exclusive_group(required=True)
+    how.add_argument("--revoke", action="store_true", help="it may have been delivered: revoke and publish")
+    how.add_argument("--failed", action="store_true", help="it was never delivered: mark failed (needs --evidence)")
+    res.add_argument("--evidence", help="why it is known not to have been delivered")
+    res.set_defaults(handler=cmd_resolve)
 
 
 def register(sub: Any) -> None:
@@ -122,12 +130,7 @@ def cmd_run(args: argparse.Namespace, ctx: CommandContext) -> int:
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     ctx.print(f"bulk revocation {result.bulk_id}: {result.revoked} revoked, {result.done}/{result.total} done")
-    publisher = CRLPublisher(runtime.settings.ca, runtime.key_store, runtime.clock)
-    for name in result.issuers:
-        crl = publisher.publish(name, kind="full", actor=ctx.actor)
-        if crl is not None:
-            ctx.print(f"published CRL {name} number {crl.number} with {crl.entries} entries")
-    ctx.print(f"OCSP: {presign_job(runtime)}")
+    _publish(runtime, result.issuers, ctx)
     return 0
 
 
@@ -143,4 +146,28 @@ def cmd_list(args: argparse.Namespace, ctx: CommandContext) -> int:
 def cmd_approve(args: argparse.Namespace, ctx: CommandContext) -> int:
     status = approvals.approve(ctx.runtime.clock, args.request_id, actor=ctx.actor)
     ctx.print(f"approval request {status.id} ({status.kind}): {status.approvals}/{status.required}, {status.state}")
+    return 0
+
+
+def _publish(runtime: Any, issuers: tuple[str, ...] | list[str], ctx: CommandContext) -> None:
+    publisher = CRLPublisher(runtime.settings.ca, runtime.key_store, runtime.clock)
+    for name in issuers:
+        crl = publisher.publish(name, kind="full", actor=ctx.actor)
+        if crl is not None:
+            ctx.print(f"published CRL {name} number {crl.number} with {crl.entries} entries")
+    ctx.print(f"OCSP: {presign_job(runtime)}")
+
+
+def cmd_resolve(args: argparse.Namespace, ctx: CommandContext) -> int:
+    runtime = ctx.runtime
+    issuer = args.issuer or runtime.settings.ca.issuing.name
+    if args.revoke:
+        reconcile.resolve_by_revoking(runtime.settings.ca, runtime.clock, issuer, args.serial, actor=ctx.actor)
+        ctx.print(f"reservation {issuer}:{args.serial} revoked")
+        _publish(runtime, [issuer], ctx)
+        return 0
+    if not args.evidence:
+        raise ValidationError.single("evidence", "--failed needs --evidence")
+    reconcile.resolve_as_failed(runtime.clock, issuer, args.serial, actor=ctx.actor, evidence=args.evidence)
+    ctx.print(f"reservation {issuer}:{args.serial} marked failed")
     return 0

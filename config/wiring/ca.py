@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from ca import reconcile
 from ca.api import CertificateAuthority, LocalCertificateAuthority
 from ca.crl import CRLPublisher
 from ca.policy_documents import PolicyDocumentResource
@@ -17,6 +20,9 @@ def certificate_authority(runtime: Runtime) -> CertificateAuthority:
     return runtime.shared(
         "ca", lambda: LocalCertificateAuthority(runtime.settings.ca, lambda: runtime.key_store, runtime.clock)
     )
+
+
+logger = logging.getLogger(__name__)
 
 
 def mount(app: WSGIApp, runtime: Runtime) -> None:
@@ -41,3 +47,13 @@ def expire_holds_job(runtime: Runtime) -> str:
 def renew_ocsp_signers_job(runtime: Runtime) -> str:
     renewed = renew_ocsp_signers(runtime.settings.ca, runtime.key_store, runtime.clock)
     return f"renewed {', '.join(renewed)}" if renewed else "no OCSP signer due"
+
+
+def reconcile_job(runtime: Runtime) -> str:
+    """``ca.reconcile``: reservations older than a few minutes are signatures that may exist
+    without a stored certificate (a crash between signing and storing); an administrator
+    resolves them (``sekap-trust audit reconcile``)."""
+    stale = reconcile.stale_reservations(runtime.clock.now())
+    if stale:
+        logger.warning("%d stale reservation(s): run `sekap-trust audit reconcile` and resolve them", len(stale))
+    return f"{len(stale)} stale reservation(s)"
