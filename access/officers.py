@@ -113,6 +113,17 @@ class OfficerLogin:
                 outcome="failure",
                 details={"username": username, "reason": why, "locked": locked_until is not None},
             )
+            if locked_until is not None:
+                # A lockout is its own event (issue 15: audit coverage), not only a flag on a failure.
+                audit.record(
+                    self.clock,
+                    actor="system:auth",
+                    action="enrollment.officer.lockout",
+                    object_type=_OBJECT,
+                    object_id=officer.id,
+                    outcome="locked",
+                    details={"until": locked_until.isoformat(), "failures": self.settings.login_max_failures},
+                )
 
     def _audit_failure(self, officer: Officer | None, username: str, why: str) -> None:
         with atomic():

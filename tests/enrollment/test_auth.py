@@ -57,6 +57,8 @@ def test_lockout_after_repeated_failures(bare_api: API, parties: Parties, clock:
     locked = login(bare_api, "officer1", PASSWORD)
     assert locked.status_code == 429
     assert int(locked.headers["retry-after"]) <= settings.enrollment.login_lockout_minutes * 60
+    lockout = AuditRecord.get(AuditRecord.action == "enrollment.officer.lockout")  # issue 15: audit coverage
+    assert lockout.outcome == "locked" and lockout.object_id == str(Officer.get(Officer.username == "officer1").id)
     clock.advance(minutes=settings.enrollment.login_lockout_minutes, seconds=1)
     assert login(bare_api, "officer1", PASSWORD).status_code == 201
     assert Officer.get(Officer.username == "officer1").failed_logins == 0
