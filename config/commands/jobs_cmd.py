@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
+import os
 import signal
+import socket
 import threading
 from typing import Any
 
 from config import jobs
 from config.commands.context import CommandContext
+from core import audit
+from core.db import atomic
+
+logger = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
@@ -40,6 +47,7 @@ def cmd_run(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 def cmd_loop(args: argparse.Namespace, ctx: CommandContext) -> int:
     ctx.print(f"running {len(jobs.JOBS)} job(s); Ctrl-C to stop")
+    _audit_process(ctx, "process.start")
     stop = threading.Event()
     # gunicorn's master (or systemd) stops the loop with SIGTERM: finish the current job, then seal.
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
@@ -48,5 +56,24 @@ def cmd_loop(args: argparse.Namespace, ctx: CommandContext) -> int:
             jobs.loop(ctx.runtime, stop)
     finally:
         signal.signal(signal.SIGTERM, previous)
+    _audit_process(ctx, "process.stop")
     ctx.print(f"stopping: {jobs.seal_at_shutdown(ctx.runtime)}")
     return 0
+
+
+def _audit_process(ctx: CommandContext, action: str) -> None:
+    """Process start and stop are audited (issue 15: audit coverage): the jobs loop is the one
+    long-lived process per host besides the workers. A database that is down must not stop the
+    loop from starting or stopping; the failure is logged instead."""
+    try:
+        with atomic():
+            audit.record(
+                ctx.runtime.clock,
+                actor=ctx.actor,
+                action=action,
+                object_type="process",
+                object_id=f"{socket.gethostname()[:100]}:{os.getpid()}",
+                details={"process": "jobs"},
+            )
+    except Exception:  # the database may be unreachable; never block start or shutdown on it
+        logger.exception("could not audit %s", action)

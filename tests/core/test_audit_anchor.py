@@ -171,3 +171,20 @@ def test_record_many_extends_one_keyed_chain(db: pw.Database, clock: FrozenClock
     assert report.ok and report.records == 303 and report.head_seq == 303
     with pytest.raises(audit.AuditError):
         audit.record_many(clock, [audit.Entry("test:t", "x", "thing", 1)])  # outside a transaction
+
+
+def test_jobs_loop_audits_its_start_and_stop_and_seals_at_shutdown(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from config.cli import main
+
+    ran: list[bool] = []
+    monkeypatch.setattr(jobs, "loop", lambda rt, stop: ran.append(True))
+    out = io.StringIO()
+    assert main(["jobs", "loop"], out=out, runtime=runtime) == 0
+    assert ran and "stopping: sealed the audit chain" in out.getvalue()
+    actions = [r.action for r in AuditRecord.select().order_by(AuditRecord.seq)]
+    assert "process.start" in actions and "process.stop" in actions
+    assert actions.index("process.stop") < actions.index("audit.seal")  # the stop is sealed too
