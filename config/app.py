@@ -10,6 +10,7 @@ import peewee as pw
 from access.middleware import AuthenticationMiddleware
 from config import http_errors
 from config.health import HealthResource, ReadinessResource
+from config.metrics import MetricsMiddleware, MetricsResource
 from config.middleware import BodyLimitMiddleware, DatabaseMiddleware, RequestIdMiddleware
 from config.openapi import OpenAPIResource
 from config.protocol_lane import App
@@ -43,6 +44,7 @@ def create_app(
     core_db.bind(database if database is not None else core_db.open_database(settings.database.url))
     runtime = Runtime(settings, clock or SystemClock(), key_store)
     middleware: list[Any] = [
+        MetricsMiddleware(),
         RequestIdMiddleware(),
         BodyLimitMiddleware(settings.server.max_body_bytes),
         DatabaseMiddleware(),
@@ -53,6 +55,7 @@ def create_app(
     http_errors.install(app)
     app.add_route("/healthz", HealthResource())
     app.add_route("/readyz", ReadinessResource(runtime))
+    app.add_route("/metrics", MetricsResource(runtime))
     app.add_route("/openapi.json", OpenAPIResource())
     for name in names:
         MOUNTS[name](app, runtime)

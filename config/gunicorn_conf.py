@@ -7,6 +7,12 @@ the GIL. The app is not preloaded, so nothing (PKCS#11, database connections) cr
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from config import metrics
 from config.serve import JobsProcess, run_file
 from config.settings import load_settings
 
@@ -38,6 +44,15 @@ control_socket = str(run_file(_settings.server, "ctl"))
 
 _jobs_process: JobsProcess | None = None
 
+# Prometheus multiprocess mode (config.metrics): one fresh private directory per instance, set
+# before any worker or the jobs loop starts, removed on exit.
+if not os.environ.get(metrics.MULTIPROC_ENV):
+    metrics.prepare_directory(tempfile.mkdtemp(prefix="sekap-trust-metrics-"))
+
+
+def child_exit(server: object, worker: Any) -> None:
+    metrics.worker_exit(worker.pid)
+
 
 def when_ready(server: object) -> None:
     """Start the jobs loop as a separate process (never a thread of the master, which forks)."""
@@ -50,3 +65,4 @@ def when_ready(server: object) -> None:
 def on_exit(server: object) -> None:
     if _jobs_process is not None:
         _jobs_process.stop()
+    shutil.rmtree(os.environ.get(metrics.MULTIPROC_ENV, ""), ignore_errors=True)

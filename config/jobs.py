@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from config import metrics
 from config.runtime import Runtime
 from core import db as core_db
 
@@ -48,7 +49,9 @@ def _run(job: Job, runtime: Runtime) -> str:
             summary = job.run(runtime)
     except Exception as exc:  # a failing job must not stop the others; it is logged and retried
         logger.exception("job %s failed", job.name)
+        metrics.record_job(job.name, failed=True)
         return f"failed: {type(exc).__name__}"
+    metrics.record_job(job.name, failed=False)
     logger.info(
         "job %s: %s", job.name, summary, extra={"job": job.name, "seconds": round(time.monotonic() - started, 3)}
     )

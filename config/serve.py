@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from config import metrics
 from config.settings import ServerSettings, Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ def serve(settings: Settings) -> int:
         # Workers and the jobs loop read the same settings file.
         os.environ["SEKAP_TRUST_CONFIG"] = str(Path(settings.source).resolve())
     Path(settings.server.run_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not os.environ.get(metrics.MULTIPROC_ENV):
+        # Prometheus multiprocess mode: every worker and the jobs loop inherit this (emptied) directory.
+        metrics.prepare_directory(Path(settings.server.run_dir) / f"metrics-{settings.server.port}")
     if settings.server.http_server == "gunicorn":
         return _supervise(gunicorn_command())
     return _supervise([sys.executable, "-m", "config.serve"])

@@ -1,0 +1,173 @@
+"""Prometheus metrics at ``GET /metrics`` (prometheus-client), correct under several gunicorn
+workers: each worker (and the jobs loop) writes its counters to files in
+``PROMETHEUS_MULTIPROC_DIR``, which the gunicorn master empties at start; a scrape of any worker
+adds them up. Without that variable (tests, the CLI) the process registry is used.
+
+Per-request cost is one counter and one histogram observation (a few microseconds); gauges that
+describe the system (CRL age, last audit seal age, stale reservations, outbox depth) are read
+from the database only when scraped, so several hosts report the same truth.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import falcon
+
+from config.runtime import Runtime
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def prepare_directory(path: str | Path) -> None:
+    """Called once by the gunicorn master before it forks: an empty, private directory for the
+    workers' metric files (old files would resurrect dead workers' counters)."""
+    directory = Path(path)
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, mode=0o700)
+    os.environ[MULTIPROC_ENV] = str(directory)
+
+
+def worker_exit(pid: int) -> None:
+    """gunicorn ``child_exit``: drop a dead worker's live gauges (its counters stay summed)."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+class _Instruments:
+    """Created on first use, in the process that uses it (after the fork, with the directory set)."""
+
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Histogram
+
+        self.requests = Counter(
+            "sekap_http_requests_total", "HTTP requests by route template and status", ["route", "method", "status"]
+        )
+        self.latency = Histogram(
+            "sekap_http_request_seconds", "HTTP request latency by route template", ["route"], buckets=LATENCY_BUCKETS
+        )
+        self.job_runs = Counter("sekap_job_runs_total", "periodic job runs", ["job", "outcome"])
+
+
+_instruments: _Instruments | None = None
+
+
+def instruments() -> _Instruments:
+    global _instruments
+    if _instruments is None:
+        _instruments = _Instruments()
+    return _instruments
+
+
+def record_job(name: str, failed: bool) -> None:
+    instruments().job_runs.labels(job=name, outcome="failure" if failed else "success").inc()
+
+
+class MetricsMiddleware:
+    """Counts every falcon-routed request by its route template (never the raw path: serials
+    and references in paths would explode the label set and could carry personal data)."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.metrics_started = time.perf_counter()
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        started = getattr(req.context, "metrics_started", None)
+        if started is None:
+            return
+        route = req.uri_template or "unrouted"
+        status = str(resp.status)[:3] if resp.status else "200"
+        metrics = instruments()
+        metrics.requests.labels(route=route, method=req.method, status=status).inc()
+        metrics.latency.labels(route=route).observe(time.perf_counter() - started)
+
+
+class _StateCollector:
+    """Gauges read from the database at scrape time."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        from ca import reconcile
+        from ca.models import CRL, Authority
+        from core import audit
+        from enrollment.models import OutgoingEmail
+
+        now = self.runtime.clock.now()
+        crl_age = GaugeMetricFamily("sekap_crl_age_seconds", "age of the newest full CRL per CA", labels=["ca"])
+        newest = (
+            CRL.select(Authority.name, CRL.this_update)
+            .join(Authority)
+            .where(CRL.kind == "full")
+            .order_by(CRL.number.desc())
+        )
+        seen: set[str] = set()
+        for row in newest:
+            if row.issuer.name not in seen:
+                seen.add(row.issuer.name)
+                crl_age.add_metric([row.issuer.name], (now - row.this_update).total_seconds())
+        yield crl_age
+        seal = audit.last_seal()
+        yield GaugeMetricFamily(
+            "sekap_audit_last_seal_age_seconds",
+            "seconds since the last audit seal (-1: never sealed)",
+            value=(now - seal.at).total_seconds() if seal else -1,
+        )
+        yield GaugeMetricFamily(
+            "sekap_stale_reservations",
+            "issuance reservations older than 5 minutes",
+            value=len(reconcile.stale_reservations(now)),
+        )
+        depth = OutgoingEmail.select().where(OutgoingEmail.sent_at.is_null() & ~OutgoingEmail.failed).count()
+        yield GaugeMetricFamily("sekap_outbox_depth", "e-mails waiting to be sent", value=depth)
+
+
+class MetricsResource:
+    """``GET /metrics`` in the Prometheus text format."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        resp.content_type = CONTENT_TYPE_LATEST
+        resp.data = render(self.runtime)
+
+
+class _Forward:
+    """The process registry inside a scrape's registry (without re-registering its collectors)."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+
+    def collect(self) -> Any:
+        return self.source.collect()
+
+
+def render(runtime: Runtime | None) -> bytes:
+    """The exposition text: every process's metrics (multiprocess mode) or this process's, plus
+    the database gauges when ``runtime`` is given."""
+    from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+
+    instruments()  # so an idle process still exposes its metric families
+    registry = CollectorRegistry()
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_Forward(REGISTRY))  # type: ignore[arg-type]
+    if runtime is not None:
+        registry.register(_StateCollector(runtime))  # type: ignore[arg-type]
+    return bytes(generate_latest(registry))
