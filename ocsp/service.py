@@ -19,8 +19,9 @@ from core.clock import Clock
 from ocsp import cache
 from ocsp.directory import IssuerDirectory
 from ocsp.errors import MalformedRequestError, SignerUnavailableError
+from ocsp.ledger import SignatureLedger
 from ocsp.request import ParsedRequest, parse_request
-from ocsp.responder import OCSPAnswer, ServedIssuer, error_response, respond
+from ocsp.responder import IssuerIndex, OCSPAnswer, ServedIssuer, error_response, respond
 from ocsp.settings import OCSPSettings
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class OCSPService:
         self.reader = reader
         self.validity = timedelta(hours=settings.validity_hours)
         self._parsed: dict[bytes, ParsedRequest] = {}
+        # Live signatures are counted per signer and minute (ocsp.ledger); pre-signed ones are rows.
+        self.ledger = SignatureLedger(clock)
 
     def handle(self, der: bytes) -> ServedResponse:
         """Answer one DER OCSPRequest. Never raises."""
@@ -123,9 +126,17 @@ class OCSPService:
                 answer = respond(
                     request, index, lambda _i, _s: entry.status, self.directory.signer, now=now, validity=self.validity
                 )
+                self._count(index, request, answer)
                 return ServedResponse(answer, "live")
         answer = respond(request, index, self._lookup, self.directory.signer, now=now, validity=self.validity)
+        self._count(index, request, answer)
         return ServedResponse(answer, "live" if answer.successful else "error", nonce=request.nonce is not None)
+
+    def _count(self, index: IssuerIndex, request: ParsedRequest, answer: OCSPAnswer) -> None:
+        """A signed answer is counted under the CA whose delegated signer made it (the first CertID's)."""
+        if answer.successful:
+            issuer = index.find(request.cert_ids[0])
+            self.ledger.add(f"{issuer.name}-ocsp" if issuer is not None else "unknown", answer.der)
 
     def _lookup(self, issuer: ServedIssuer, serial: int) -> CertStatus:
         return cache.lookup(issuer, serial, self.reader)

@@ -10,6 +10,7 @@ from ca import reconcile
 from config.commands.context import CommandContext
 from config.wiring.audit import audit_public_keys, chain_key, seal_now
 from core import audit
+from ocsp.ledger import live_signatures_since
 
 
 def register(sub: Any) -> None:
@@ -62,4 +63,9 @@ def cmd_reconcile(args: argparse.Namespace, ctx: CommandContext) -> int:
             f"`sekap-trust cert resolve-reservation {item.serial} --issuer {item.issuer} --revoke` or --failed"
         )
     ctx.print(f"reconcile: {len(stale)} stale reservation(s)")
+    since = now - timedelta(hours=24)
+    for signer, count in sorted(live_signatures_since(since).items()):
+        ctx.print(
+            f"OCSP live signatures in the last 24 h by {signer}: {count} (counted per minute, ocsp_signature_count)"
+        )
     return 1 if stale else 0
