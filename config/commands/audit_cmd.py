@@ -8,7 +8,7 @@ from typing import Any
 
 from ca import reconcile
 from config.commands.context import CommandContext
-from config.wiring.audit import audit_public_keys, chain_key, seal_now
+from config.wiring.audit import audit_public_keys, chain_key, seal_now, seal_token_problems
 from core import audit
 from ocsp.ledger import live_signatures_since
 
@@ -27,9 +27,11 @@ def register(sub: Any) -> None:
 def cmd_verify(args: argparse.Namespace, ctx: CommandContext) -> int:
     key = chain_key(ctx.runtime)
     report = audit.verify_chain(audit_public_keys(), key)  # type: ignore[arg-type]
-    for problem in report.problems:
+    token_problems = seal_token_problems(ctx.runtime)
+    for problem in [*report.problems, *token_problems]:
         ctx.print(f"PROBLEM {problem.kind:12} at {problem.seq}: {problem.message}")
-    state = "OK" if report.ok else "BROKEN"
+    ok = report.ok and not token_problems
+    state = "OK" if ok else "BROKEN"
     ctx.print(
         f"audit chain {state}: {report.records} records, head {report.head_seq}, {report.seals_checked} seals checked"
         f" ({report.seals_timestamped} timestamped)"
@@ -42,7 +44,7 @@ def cmd_verify(args: argparse.Namespace, ctx: CommandContext) -> int:
     ctx.print(
         "chain key: " + ("records and head MACs checked" if report.keyed else "not configured or chain not keyed")
     )
-    return 0 if report.ok else 1
+    return 0 if ok else 1
 
 
 def cmd_seal(args: argparse.Namespace, ctx: CommandContext) -> int:

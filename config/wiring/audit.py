@@ -107,3 +107,45 @@ def seal_staleness(runtime: Runtime, now: datetime) -> str | None:
         return None
     since = "never sealed" if last is None else f"last seal {int((now - last.at).total_seconds())} s ago"
     return f"stale: {since}, limit {int(limit.total_seconds())} s"
+
+
+def seal_token_problems(runtime: Runtime) -> list[audit.AuditProblem]:
+    """Check every seal's RFC 3161 token: it covers this seal's message (messageImprint), its
+    messageDigest matches its TSTInfo, and our TSA's key signed it (RFC 3161 §2.4.2, RFC 5652
+    §5.4). A seal without a token is not a problem here (``audit verify`` counts them)."""
+    try:
+        row = authority(runtime.settings.ca.tsa.name)
+    except AuthorityNotFoundError:
+        return []
+    tsa_key = load_certificate(row).public_key()
+    problems = []
+    for seal in audit.AuditSeal.select().where(audit.AuditSeal.timestamp_token.is_null(False)):
+        why = _token_problem(bytes(seal.timestamp_token or b""), audit.seal_message(seal), tsa_key)
+        if why:
+            problems.append(audit.AuditProblem(seal.seq, "bad_timestamp", f"seal {seal.id}: {why}"))
+    return problems
+
+
+def _token_problem(token: bytes, message: bytes, tsa_key: object) -> str | None:
+    from asn1crypto import cms
+    from cryptography.exceptions import InvalidSignature
+
+    from core.signing import verify_data
+
+    try:
+        signed = cms.ContentInfo.load(token)["content"]
+        content = signed["encap_content_info"]["content"]
+        info = content.parsed
+        if info["message_imprint"]["hashed_message"].native != hashlib.sha256(message).digest():
+            return "the token does not cover this seal"
+        signer = signed["signer_infos"][0]
+        attrs = signer["signed_attrs"]
+        digests = [a["values"][0].native for a in attrs if a["type"].native == "message_digest"]
+        if digests != [hashlib.sha256(content.contents).digest()]:
+            return "the token's messageDigest does not match its content"
+        verify_data(tsa_key, signer["signature"].native, attrs.untag().dump())  # type: ignore[arg-type]
+    except InvalidSignature:
+        return "the token's signature is not our TSA's"
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return "the token cannot be parsed"
+    return None

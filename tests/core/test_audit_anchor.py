@@ -188,3 +188,19 @@ def test_jobs_loop_audits_its_start_and_stop_and_seals_at_shutdown(
     actions = [r.action for r in AuditRecord.select().order_by(AuditRecord.seq)]
     assert "process.start" in actions and "process.stop" in actions
     assert actions.index("process.stop") < actions.index("audit.seal")  # the stop is sealed too
+
+
+def test_seal_tokens_are_checked_against_the_seal_and_our_tsa(runtime: Runtime, clock: FrozenClock) -> None:
+    first = audit_wiring.seal_now(runtime, actor="test:t")
+    clock.advance(seconds=5)
+    second = audit_wiring.seal_now(runtime, actor="test:t")
+    assert audit_wiring.seal_token_problems(runtime) == []
+    # A token moved from another seal does not cover this one.
+    AuditSeal.update(timestamp_token=second.timestamp_token).where(AuditSeal.id == first.id).execute()
+    problems = audit_wiring.seal_token_problems(runtime)
+    assert [p.kind for p in problems] == ["bad_timestamp"] and "does not cover" in problems[0].message
+    # A token whose signature was tampered with is not our TSA's.
+    token = bytearray(bytes(second.timestamp_token))
+    token[-3] ^= 0x01
+    AuditSeal.update(timestamp_token=bytes(token)).where(AuditSeal.id == second.id).execute()
+    assert len(audit_wiring.seal_token_problems(runtime)) == 2
