@@ -172,6 +172,15 @@ class _Built:
     next_update: datetime
 
 
+def newest_full_crl_times() -> dict[str, datetime]:
+    """thisUpdate of the newest full CRL of every CA (for monitoring)."""
+    times: dict[str, datetime] = {}
+    rows = CRL.select(CRL.this_update, Authority.name).join(Authority).where(CRL.kind == "full").order_by(CRL.number)
+    for row in rows:
+        times[row.issuer.name] = row.this_update
+    return times
+
+
 def latest(issuer: Authority, kind: str, *, with_der: bool = True) -> CRL | None:
     """The newest CRL of ``kind``; ``with_der=False`` leaves out the (possibly 50 MB) body."""
     fields = [f for f in CRL._meta.sorted_fields if with_der or f.name != "der"]

@@ -101,23 +101,14 @@ class _StateCollector:
         from prometheus_client.core import GaugeMetricFamily
 
         from ca import reconcile
-        from ca.models import CRL, Authority
+        from ca.crl import newest_full_crl_times
         from core import audit
         from enrollment.models import OutgoingEmail
 
         now = self.runtime.clock.now()
         crl_age = GaugeMetricFamily("sekap_crl_age_seconds", "age of the newest full CRL per CA", labels=["ca"])
-        newest = (
-            CRL.select(Authority.name, CRL.this_update)
-            .join(Authority)
-            .where(CRL.kind == "full")
-            .order_by(CRL.number.desc())
-        )
-        seen: set[str] = set()
-        for row in newest:
-            if row.issuer.name not in seen:
-                seen.add(row.issuer.name)
-                crl_age.add_metric([row.issuer.name], (now - row.this_update).total_seconds())
+        for name, this_update in newest_full_crl_times().items():
+            crl_age.add_metric([name], (now - this_update).total_seconds())
         yield crl_age
         seal = audit.last_seal()
         yield GaugeMetricFamily(

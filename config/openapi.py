@@ -68,7 +68,21 @@ def _config_paths() -> dict[str, Any]:
 
     return {
         "/healthz": probe("Liveness probe", "healthz"),
-        "/readyz": probe("Readiness probe (database and key store)", "readyz"),
+        "/readyz": probe("Readiness probe (database, key store, audit seal age)", "readyz"),
+        "/metrics": {
+            "get": {
+                "tags": ["operations"],
+                "summary": "Prometheus metrics (text exposition format; keep it internal)",
+                "operationId": "metrics",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "metrics of every worker of this host and database gauges",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/openapi.json": {
             "get": {
                 "tags": ["operations"],

@@ -362,29 +362,8 @@ def verify_chain(
         expected_seq = row.seq + 1
     head = AuditHead.get_or_none(AuditHead.id == 1)
     last_seq = expected_seq - 1
-    if head is None and count:
-        problems.append(AuditProblem(last_seq, "truncated", "the chain head is missing"))
-    if head is not None and key is not None and keyed_from is not None and not _head_mac_ok(head, key):
-        problems.append(
-            AuditProblem(
-                head.seq,
-                "head_rewound",
-                f"the chain head at {head.seq} was not written with the chain key (rewound or forged)",
-            )
-        )
-    if head is not None and head.seq > last_seq:
-        problems.append(
-            AuditProblem(last_seq + 1, "truncated", f"records {last_seq + 1}..{head.seq} missing at the end")
-        )
-    elif head is not None and head.seq == last_seq and head.hash != prev:
-        problems.append(AuditProblem(last_seq, "edited", f"record {last_seq} does not match the chain head"))
-    seals, stamped, last_seal = 0, 0, None
-    for seal in AuditSeal.select().order_by(AuditSeal.seq, AuditSeal.id):
-        seals += 1
-        stamped += seal.timestamp_token is not None
-        problems.extend(_check_seal(seal, hashes, last_seq, public_keys or {}))
-        if last_seal is None or seal.at >= last_seal.at:
-            last_seal = seal
+    problems.extend(_head_problems(head, count, last_seq, prev, key if keyed_from is not None else None))
+    seals, stamped, last_seal = _check_seals(hashes, last_seq, public_keys or {}, problems)
     return ChainReport(
         records=count,
         head_seq=head.seq if head else 0,
@@ -395,6 +374,49 @@ def verify_chain(
         last_seal_seq=last_seal.seq if last_seal else 0,
         seals_timestamped=stamped,
     )
+
+
+def _check_seals(
+    hashes: Mapping[int, str],
+    last_seq: int,
+    known: Mapping[str, CertificateIssuerPublicKeyTypes],
+    problems: list[AuditProblem],
+) -> tuple[int, int, AuditSeal | None]:
+    """Check every seal; return how many there are, how many carry a token, and the newest."""
+    seals, stamped, last_seal = 0, 0, None
+    for seal in AuditSeal.select().order_by(AuditSeal.seq, AuditSeal.id):
+        seals += 1
+        stamped += seal.timestamp_token is not None
+        problems.extend(_check_seal(seal, hashes, last_seq, known))
+        if last_seal is None or seal.at >= last_seal.at:
+            last_seal = seal
+    return seals, stamped, last_seal
+
+
+def _head_problems(
+    head: AuditHead | None, count: int, last_seq: int, last_hash: str, key: bytes | None
+) -> list[AuditProblem]:
+    """The head must exist, match the last record, and (keyed chain) carry a valid MAC."""
+    problems = []
+    if head is None:
+        if count:
+            problems.append(AuditProblem(last_seq, "truncated", "the chain head is missing"))
+        return problems
+    if key is not None and not _head_mac_ok(head, key):
+        problems.append(
+            AuditProblem(
+                head.seq,
+                "head_rewound",
+                f"the chain head at {head.seq} was not written with the chain key (rewound or forged)",
+            )
+        )
+    if head.seq > last_seq:
+        problems.append(
+            AuditProblem(last_seq + 1, "truncated", f"records {last_seq + 1}..{head.seq} missing at the end")
+        )
+    elif head.seq == last_seq and head.hash != last_hash:
+        problems.append(AuditProblem(last_seq, "edited", f"record {last_seq} does not match the chain head"))
+    return problems
 
 
 def _head_mac_ok(head: AuditHead, key: bytes) -> bool:
