@@ -82,7 +82,9 @@ def admin_officer(web_settings, db, clock) -> str:  # type: ignore[no-untyped-de
     return "admin.ca"
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this thread
+# while it is open, and other test files on the same xdist worker call asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     assert shutil.which("chromium"), "Debian's chromium is required (make system-deps installs it)"
     with sync_playwright() as playwright:
