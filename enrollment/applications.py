@@ -118,22 +118,11 @@ class ApplicationService:
                 portal_client=client_id,
                 idempotency_key=idempotency_key,
                 request_hash=digest,
-                given_names=data.given_names,
-                surname=data.surname,
-                pesel=data.pesel,
-                document_type=data.document_type,
-                document_number=data.document_number,
-                email=data.email,
-                phone=data.phone,
-                street=data.street,
-                postal_code=data.postal_code,
-                city=data.city,
                 point=point,
-                key_generation=data.key_generation,
-                csr_der=data.csr_der,
                 state="submitted",
                 created_at=now,
                 expires_at=expires,
+                **_identity_columns(data),
             )
             audit.record(
                 self.clock,
@@ -264,6 +253,24 @@ class ApplicationService:
                     )
                     expired += changed
         return expired
+
+
+def _identity_columns(data: ApplicationData) -> dict[str, Any]:
+    """The citizen's data and key choice as stored on the application row."""
+    return {
+        "given_names": data.given_names,
+        "surname": data.surname,
+        "pesel": data.pesel,
+        "document_type": data.document_type,
+        "document_number": data.document_number,
+        "email": data.email,
+        "phone": data.phone,
+        "street": data.street,
+        "postal_code": data.postal_code,
+        "city": data.city,
+        "key_generation": data.key_generation,
+        "csr_der": data.csr_der,
+    }
 
 
 def _spellings(name: str) -> list[str]:

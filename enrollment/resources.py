@@ -197,7 +197,7 @@ class OfficerApplicationsResource(_Base):
             raise ValidationError.single(exc.description or "query", "must be a whole number") from None
         page = OfficerQueue(self.services.clock).list(principal_of(req), wanted)
         resp.media = {
-            "applications": [application_view(a, full=True) for a in page.applications],
+            "applications": to_json([application_view(a, full=True) for a in page.applications]),
             "total": page.total,
             "limit": page.limit,
             "offset": page.offset,
