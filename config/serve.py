@@ -29,6 +29,7 @@ from config.settings import ServerSettings, Settings, load_settings
 logger = logging.getLogger(__name__)
 
 WSGI_FACTORY = "config.wsgi:application"
+GRANIAN_FACTORY = "config.wsgi:granian_application"
 
 
 def run_file(server: ServerSettings, kind: str) -> Path:
@@ -109,7 +110,7 @@ def granian_server(settings: Settings) -> object:
 
     server = settings.server
     return Server(
-        WSGI_FACTORY,
+        GRANIAN_FACTORY,
         address=server.host,
         port=server.port,
         interface=Interfaces.WSGI,
