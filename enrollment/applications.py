@@ -137,18 +137,22 @@ class ApplicationService:
                     "identity": "pesel" if data.pesel else data.document_type,
                 },
             )
-            notifications.queue(
-                self.clock,
-                "application_received",
-                data.email,
-                name=data.given_names,
-                reference=app.reference,
-                tracking_code=app.tracking_code,
-                point=notifications.point_text(point),
-                expires=notifications.polish_time(expires),
-                bring=notifications.what_to_bring(data.key_generation),
-            )
+            self._received(app, data, point, expires)
         return app
+
+    def _received(self, app: Application, data: ApplicationData, point: CertificationPoint, expires: Any) -> None:
+        """The e-mail after submission: tracking code, the point (hours, phone), deadline, what to bring."""
+        notifications.queue(
+            self.clock,
+            "application_received",
+            data.email,
+            name=data.given_names,
+            reference=app.reference,
+            tracking_code=app.tracking_code,
+            point=notifications.point_text(point),
+            expires=notifications.polish_time(expires),
+            bring=notifications.what_to_bring(data.key_generation),
+        )
 
     def _replay(self, client_id: int, key: str, digest: str) -> Submitted | None:
         app = Application.get_or_none((Application.portal_client == client_id) & (Application.idempotency_key == key))
