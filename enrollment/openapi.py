@@ -7,7 +7,7 @@ from typing import Any
 from enrollment.authorization import MATRIX, Rule
 from enrollment.lifecycle import CITIZEN_REASONS, OFFICER_REASONS
 from enrollment.models import APPLICATION_STATES
-from enrollment.queue import MAX_PAGE
+from enrollment.queue import MAX_ID, MAX_OFFSET, MAX_PAGE
 
 P = "/api/v1"
 REF = "#/components/schemas/"
@@ -130,7 +130,12 @@ _OPS: dict[
         ("422",),
         [
             {"name": "state", "in": "query", "required": False, "schema": {"enum": list(APPLICATION_STATES)}},
-            {"name": "point_id", "in": "query", "required": False, "schema": {"type": "integer"}},
+            {
+                "name": "point_id",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            },
             {
                 "name": "expiring_within_days",
                 "in": "query",
@@ -144,7 +149,12 @@ _OPS: dict[
                 "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 20},
             },
-            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+            {
+                "name": "offset",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+            },
         ],
     ),
     (f"{P}/officer/applications/search", "POST"): (

@@ -19,6 +19,9 @@ from core.errors import FieldError, ValidationError
 from enrollment.models import APPLICATION_STATES, Application, CertificationPoint
 
 MAX_PAGE = 100
+# Bounds that keep every value a database integer (SQLite's is 64-bit signed).
+MAX_ID = 2**31 - 1
+MAX_OFFSET = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,10 @@ class QueueFilter:
             errors.append(FieldError("expiring_within_days", "must be between 0 and 365"))
         if not 1 <= self.limit <= MAX_PAGE:
             errors.append(FieldError("limit", f"must be between 1 and {MAX_PAGE}"))
-        if self.offset < 0:
-            errors.append(FieldError("offset", "must not be negative"))
+        if not 0 <= self.offset <= MAX_OFFSET:
+            errors.append(FieldError("offset", f"must be between 0 and {MAX_OFFSET}"))
+        if self.point_id is not None and not 1 <= self.point_id <= MAX_ID:
+            errors.append(FieldError("point_id", f"must be between 1 and {MAX_ID}"))
         if errors:
             raise ValidationError(errors, message="invalid queue filter")
 
