@@ -112,7 +112,7 @@ _OPS: dict[
         None,
         "200",
         _ref("ApplicationStatus"),
-        ("404", "429"),
+        ("404", "422", "429"),
         [
             {
                 "name": "X-Tracking-Code",
