@@ -118,7 +118,7 @@ _OPS: dict[
                 "name": "X-Tracking-Code",
                 "in": "header",
                 "required": True,
-                "schema": {"type": "string", "minLength": 1},
+                "schema": {"type": "string", "minLength": 1, "pattern": "\\S"},
             }
         ],
     ),
@@ -368,7 +368,8 @@ def _obj(required: list[str], **props: Any) -> dict[str, Any]:
 
 
 _S = {"type": "string"}
-_NE = {"type": "string", "minLength": 1}
+# Text the server strips before use: something besides white space (a blank value is refused).
+_NE = {"type": "string", "minLength": 1, "pattern": "\\S"}
 _SERIAL = {
     "type": "string",
     "pattern": "^0*[1-9A-Fa-f][0-9A-Fa-f]*$",
@@ -559,11 +560,13 @@ def schemas() -> dict[str, Any]:
                 revocation_code={
                     "type": "string",
                     "minLength": 1,
+                    "pattern": "\\S",
                     "description": "the revocation_code handed over at issuance",
                 },
                 code={
                     "type": "string",
                     "minLength": 1,
+                    "pattern": "\\S",
                     "deprecated": True,
                     "description": "former name of revocation_code, still read when revocation_code is absent",
                 },
