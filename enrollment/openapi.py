@@ -54,7 +54,7 @@ _CITIZEN_HEADERS = [
         "name": "X-Citizen-Document",
         "in": "header",
         "required": False,
-        "schema": {"type": "string", "pattern": "^( *[A-Za-z]){2,3}( *[0-9]){6,7} *$"},
+        "schema": {"type": "string"},  # its form is checked only when it is used (no PESEL)
         "description": "ID card (AAA999999) or passport (AA9999999) number, spaces ignored, only for a citizen "
         "without PESEL (ignored when X-Citizen-Pesel is sent); another form → 422",
     },
