@@ -145,6 +145,11 @@ def build_document() -> dict[str, Any]:
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
         "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+    responses["InternalError"] = {
+        "description": "The server's own fault: a generic problem (code internal_error) without internal "
+        "details; the request_id finds the log line",
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
     _merge(paths, _config_paths(), "path", "config")
     for module in fragment_modules():
         _merge(paths, module.paths(), "path", module.__name__)
@@ -179,8 +184,8 @@ _LANE = {("/ocsp", "post"), ("/tsa", "post")}
 
 
 def _document_edge_answers(paths: dict[str, Any]) -> None:
-    """What the edge may answer on any route: 503 while the database is away, and 401 when a
-    bearer token is sent but unknown, expired or disabled (public routes included)."""
+    """What the edge may answer on any route: 503 while the database is away, 401 when a bearer
+    token is sent but unknown, expired or disabled (public routes included), and the generic 500."""
     for path, operations in paths.items():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -189,6 +194,7 @@ def _document_edge_answers(paths: dict[str, Any]) -> None:
                 operation["responses"].setdefault("503", {"$ref": "#/components/responses/Unavailable"})
             if (path, method) not in _LANE:
                 operation["responses"].setdefault("401", {"$ref": "#/components/responses/Unauthenticated"})
+                operation["responses"].setdefault("500", {"$ref": "#/components/responses/InternalError"})
 
 
 class OpenAPIResource:

@@ -170,6 +170,9 @@ class ApplicationService:
 
     def by_tracking_code(self, reference: str, tracking_code: str | None) -> Application:
         """Status for the citizen without the portal; wrong codes count towards a lockout."""
+        if not tracking_code or not tracking_code.strip():
+            # Asked before the lockout: a request without the code is malformed, not an attempt.
+            raise ValidationError.single("X-Tracking-Code", "the tracking code is required", "required")
         limiter = AttemptLimiter(
             self.clock, max_attempts=self.settings.code_max_attempts, window_minutes=self.settings.code_window_minutes
         )

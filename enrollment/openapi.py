@@ -54,7 +54,7 @@ _CITIZEN_HEADERS = [
         "name": "X-Citizen-Document",
         "in": "header",
         "required": False,
-        "schema": {"type": "string", "pattern": "^( *[A-Za-z]){2,3}( *[0-9]){6,7} *$"},
+        "schema": {"type": "string"},  # its form is checked only when it is used (no PESEL)
         "description": "ID card (AAA999999) or passport (AA9999999) number, spaces ignored, only for a citizen "
         "without PESEL (ignored when X-Citizen-Pesel is sent); another form → 422",
     },
@@ -112,13 +112,13 @@ _OPS: dict[
         None,
         "200",
         _ref("ApplicationStatus"),
-        ("404", "429"),
+        ("404", "422", "429"),
         [
             {
                 "name": "X-Tracking-Code",
                 "in": "header",
                 "required": True,
-                "schema": {"type": "string", "minLength": 1},
+                "schema": {"type": "string", "minLength": 1, "pattern": "\\S"},
             }
         ],
     ),
@@ -378,7 +378,8 @@ def _obj(required: list[str], **props: Any) -> dict[str, Any]:
 
 
 _S = {"type": "string"}
-_NE = {"type": "string", "minLength": 1}
+# Text the server strips before use: something besides white space (a blank value is refused).
+_NE = {"type": "string", "minLength": 1, "pattern": "\\S"}
 _SERIAL = {
     "type": "string",
     "pattern": "^0*[1-9A-Fa-f][0-9A-Fa-f]*$",
@@ -569,11 +570,13 @@ def schemas() -> dict[str, Any]:
                 revocation_code={
                     "type": "string",
                     "minLength": 1,
+                    "pattern": "\\S",
                     "description": "the revocation_code handed over at issuance",
                 },
                 code={
                     "type": "string",
                     "minLength": 1,
+                    "pattern": "\\S",
                     "deprecated": True,
                     "description": "former name of revocation_code, still read when revocation_code is absent",
                 },

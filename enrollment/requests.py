@@ -87,7 +87,10 @@ class SearchRequest:
 
 def _search_text(body: Mapping[str, Any], name: str) -> str | None:
     value = body.get(name)
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    if value is not None and not isinstance(value, str):
+        # Not silently skipped: the OpenAPI document says every key is a string (422 otherwise).
+        raise ValidationError.single(name, "must be a string", "invalid")
+    return value.strip() if value and value.strip() else None
 
 
 @dataclass(frozen=True)

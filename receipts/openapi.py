@@ -121,7 +121,7 @@ def schemas() -> dict[str, Any]:
                 "subject": {**text, "maxLength": 500},
                 "package": {"type": "string", "contentEncoding": "base64"},
                 "package_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                "package_size": {"type": "integer", "minimum": 0},
+                "package_size": {"type": "integer", "minimum": 0, "maximum": 9223372036854775807},
             },
         },
         "DeliveryConfirmationRequest": {

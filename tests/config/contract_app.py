@@ -13,10 +13,12 @@ from pathlib import Path
 import peewee as pw
 from falcon import testing
 
+from access.models import SCOPES
 from config.app import create_app
 from config.migrations import all_migrations
 from config.runtime import WSGIApp
 from config.settings import load_settings
+from config.wiring import MOUNTS
 from core import db as core_db
 from core.clock import SystemClock
 from core.migrations import upgrade
@@ -24,7 +26,7 @@ from enrollment.admin import Administration
 from tests.enrollment.helpers import API, create_parties, remember
 from tests.pki import build_pki, software_store
 
-SERVICES = ["ca", "enrollment", "ocsp", "tsa", "verifier", "receipts"]
+SERVICES = sorted(MOUNTS)  # every service: the served document describes them all
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,7 @@ def build(directory: Path) -> ContractApp:
         pkcs12_kdf_rounds=2048,
         point_key_algorithm="ec-p256",
     )
-    # The machine's clock need not be NTP-synchronised for the receipts' timestamps here.
-    settings = replace(settings, enrollment=enrollment, tsa=replace(settings.tsa, require_ntp_sync=False))
+    settings = replace(settings, enrollment=enrollment)
     database = core_db.open_database(url)
     core_db.bind(database)
     clock = SystemClock()
@@ -57,7 +58,7 @@ def build(directory: Path) -> ContractApp:
         parties = create_parties(enrollment, clock)
         # One portal client holding every scope, so every portal operation is reachable.
         portal = Administration(enrollment, clock).add_portal_client(
-            name="contract", scopes=["applications", "citizens", "verify", "receipts"], actor="test"
+            name="contract", scopes=sorted(SCOPES), actor="test"
         )
     app = create_app(settings, SERVICES, clock=clock, key_store=key_store, database=database)
     officer = API(testing.TestClient(app)).login("raadmin")

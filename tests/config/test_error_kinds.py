@@ -162,3 +162,42 @@ def test_unavailable_kind_is_503_with_retry_after_and_no_internal_text() -> None
     assert result.status_code == 503
     assert result.headers["retry-after"] == str(http_errors.RETRY_AFTER_SECONDS)
     assert result.json["code"] == "unavailable" and "token" not in result.text
+
+
+def _peewee_error(driver_error: BaseException) -> BaseException:
+    import peewee as pw
+
+    try:
+        try:
+            raise driver_error
+        except BaseException as exc:
+            raise pw.OperationalError(str(exc)) from exc
+    except pw.OperationalError as wrapped:
+        return wrapped
+
+
+@pytest.mark.parametrize(
+    ("driver_error", "status"),
+    [
+        pytest.param(__import__("sqlite3").OperationalError("database is locked"), 503, id="sqlite-locked"),
+        pytest.param(__import__("sqlite3").OperationalError("unable to open database file"), 503, id="sqlite-open"),
+        pytest.param(__import__("psycopg2").OperationalError("server closed the connection"), 503, id="pg-gone"),
+        pytest.param(__import__("psycopg2").InterfaceError("connection already closed"), 503, id="pg-closed"),
+        pytest.param(__import__("sqlite3").OperationalError("no such table: ca_certificate"), 500, id="sqlite-bug"),
+    ],
+)
+def test_database_unavailable_is_503_with_retry_after_and_a_bug_is_500(
+    driver_error: BaseException, status: int
+) -> None:
+    result = _client(_peewee_error(driver_error)).simulate_get("/boom")
+    assert result.status_code == status
+    assert result.headers["content-type"] == "application/problem+json"
+    assert ("retry-after" in result.headers) is (status == 503)
+    assert "table" not in result.text and "connection" not in result.text
+
+
+def test_an_exhausted_connection_pool_is_503() -> None:
+    from playhouse.pool import MaxConnectionsExceeded
+
+    result = _client(MaxConnectionsExceeded("Exceeded maximum connections.")).simulate_get("/boom")
+    assert result.status_code == 503 and result.headers["retry-after"]
