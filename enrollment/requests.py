@@ -67,6 +67,8 @@ class SearchRequest:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> SearchRequest:
+        for name in ("reference", "tracking_code", "pesel", "document_number", "surname", "given_names"):
+            _search_text(body, name)  # every key is a string, not only the one that wins (422)
         if reference := _search_text(body, "reference"):
             return cls("reference", reference.upper())
         if tracking := _search_text(body, "tracking_code"):
