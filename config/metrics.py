@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,12 +59,16 @@ class _Instruments:
 
 
 _instruments: _Instruments | None = None
+# Worker threads race for the first request; a second registration would raise DuplicateTimeseries.
+_instruments_lock = threading.Lock()
 
 
 def instruments() -> _Instruments:
     global _instruments
     if _instruments is None:
-        _instruments = _Instruments()
+        with _instruments_lock:
+            if _instruments is None:
+                _instruments = _Instruments()
     return _instruments
 
 

@@ -9,6 +9,10 @@ from enrollment.lifecycle import CITIZEN_REASONS, OFFICER_REASONS
 from enrollment.models import APPLICATION_STATES
 from enrollment.queue import MAX_ID, MAX_OFFSET, MAX_PAGE
 
+# A character Python's str.strip() keeps: ECMA-262's \S (what JSON Schema patterns use) still
+# matches U+001C-U+001F and U+0085, which Python counts as white space.
+NON_BLANK = "[^\\s\\u001c-\\u001f\\u0085]"
+
 P = "/api/v1"
 REF = "#/components/schemas/"
 
@@ -118,7 +122,7 @@ _OPS: dict[
                 "name": "X-Tracking-Code",
                 "in": "header",
                 "required": True,
-                "schema": {"type": "string", "minLength": 1, "pattern": "\\S"},
+                "schema": {"type": "string", "minLength": 1, "pattern": NON_BLANK},
             }
         ],
     ),
@@ -379,7 +383,7 @@ def _obj(required: list[str], **props: Any) -> dict[str, Any]:
 
 _S = {"type": "string"}
 # Text the server strips before use: something besides white space (a blank value is refused).
-_NE = {"type": "string", "minLength": 1, "pattern": "\\S"}
+_NE = {"type": "string", "minLength": 1, "pattern": NON_BLANK}
 _SERIAL = {
     "type": "string",
     "pattern": "^0*[1-9A-Fa-f][0-9A-Fa-f]*$",
@@ -570,13 +574,13 @@ def schemas() -> dict[str, Any]:
                 revocation_code={
                     "type": "string",
                     "minLength": 1,
-                    "pattern": "\\S",
+                    "pattern": NON_BLANK,
                     "description": "the revocation_code handed over at issuance",
                 },
                 code={
                     "type": "string",
                     "minLength": 1,
-                    "pattern": "\\S",
+                    "pattern": NON_BLANK,
                     "deprecated": True,
                     "description": "former name of revocation_code, still read when revocation_code is absent",
                 },

@@ -89,7 +89,7 @@ class SearchRequest:
 
 def _search_text(body: Mapping[str, Any], name: str) -> str | None:
     value = body.get(name)
-    if value is not None and not isinstance(value, str):
+    if name in body and not isinstance(value, str):  # null too: the schema says string
         # Not silently skipped: the OpenAPI document says every key is a string (422 otherwise).
         raise ValidationError.single(name, "must be a string", "invalid")
     return value.strip() if value and value.strip() else None

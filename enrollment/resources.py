@@ -187,7 +187,7 @@ class OfficerApplicationsResource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         try:
             wanted = QueueFilter(
-                state=req.get_param("state") or None,
+                state=req.get_param("state"),  # a blank state is refused, not read as "any"
                 point_id=req.get_param_as_int("point_id"),
                 expiring_within_days=req.get_param_as_int("expiring_within_days"),
                 limit=_int_or(req.get_param_as_int("limit"), 20),
