@@ -151,7 +151,7 @@ def test_verifier_reports_the_shared_unsigned_upp_sample_fields(verify_sample) -
 def verify_sample(vpki, clock, key_store):  # type: ignore[no-untyped-def]
     from pathlib import Path
 
-    data = Path("/work/shared/samples/upp-example.xml").read_bytes()
+    data = (Path(__file__).parent / "vectors" / "upp-example.xml").read_bytes()
     verifier = VerificationService(VerifierSettings(), clock, lambda: key_store)
     return verifier.verify(parse_submission("application/xml", data))
 

@@ -17,7 +17,7 @@ from signxml.xades.xades import ds_tag, xades_tag
 
 from tests.verifier.helpers import Citizen, tool
 
-SAMPLE = Path("/work/shared/samples/wniosek-xades-bes.xml")
+SAMPLE = Path(__file__).parent / "vectors" / "wniosek-xades-bes.xml"
 C14N_10 = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 C14N_11 = "http://www.w3.org/2006/12/xml-c14n11"
 DS = "http://www.w3.org/2000/09/xmldsig#"
