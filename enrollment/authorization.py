@@ -83,11 +83,16 @@ MATRIX: dict[tuple[str, str], Rule] = {
     (f"{P}/citizen/certificates", "GET"): _rule("scope:citizens", note="the portal-identified citizen's certificates"),
     (f"{P}/citizen/certificates/{{serial}}", "GET"): _rule("scope:citizens", note="own certificate only"),
     (f"{P}/citizen/certificates/{{serial}}/suspend", "POST"): _rule("scope:citizens", note="own certificate only"),
-    (f"{P}/citizen/certificates/{{serial}}/resume", "POST"): _rule("scope:citizens", note="own certificate only"),
+    (f"{P}/citizen/certificates/{{serial}}/resume", "POST"): _rule(
+        "scope:citizens", note="own certificate only, with its revocation code"
+    ),
     (f"{P}/citizen/certificates/{{serial}}/revoke", "POST"): _rule("scope:citizens", note="own certificate only"),
     (f"{P}/self-service/status", "POST"): _rule("public", note="serial + revocation code; lockout"),
     (f"{P}/self-service/suspend", "POST"): _rule("public", note="serial + revocation code; lockout"),
-    (f"{P}/self-service/revoke", "POST"): _rule("public", note="serial + revocation code; lockout"),
+    (f"{P}/self-service/resume", "POST"): _rule("public", note="serial + revocation code; lockout"),
+    (f"{P}/self-service/revoke", "POST"): _rule(
+        "public", note="serial + revocation code; lockout; keyCompromise also signed with the certificate's key"
+    ),
     (f"{P}/renewals", "POST"): _rule("public", note="CSR for the new key + signature by the current certificate's key"),
 }
 

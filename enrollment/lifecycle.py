@@ -3,10 +3,13 @@
 Three ways in, one set of rules:
 - the portal (scope ``citizens``) acting for the citizen it identified (PESEL or document number
   in ``X-Citizen-Pesel`` / ``X-Citizen-Document``); only that citizen's certificates are visible;
-- the revocation code (no portal): status, suspend, revoke — never resume; after 5 wrong codes
+- the revocation code (no portal): status, suspend, resume, revoke; after 5 wrong codes
   for a serial in 15 minutes further wrong codes get 429 with Retry-After, while the right code
   keeps working (it has 100 bits, so guessing is hopeless and a stranger cannot block it);
 - an officer of the certificate's point (or a ``ca_admin``).
+Two actions need more than the portal's word (issue 15): resume needs the revocation code (the
+portal passes it on) or an officer; a citizen claims keyCompromise only with a request signed by
+the certificate's own key (RFC 8555 §7.6), checked by :meth:`Lifecycle.check_compromise_proof`.
 Renewal is in :mod:`enrollment.renewal`. Status changes go through the CA's port
 (:class:`ca.api.CertificateAuthority`) inside our transaction, so our audit record, the e-mail
 and the CA's change commit together.
@@ -19,13 +22,16 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cryptography.exceptions import InvalidSignature
+
 from ca.api import CertificateAuthority
 from core import audit
 from core.auth import Principal
 from core.clock import Clock
 from core.db import atomic
-from core.errors import ValidationError
+from core.errors import FieldError, ValidationError
 from core.identifiers import IdentifierError, validate_pesel
+from core.signing import verify_data
 from enrollment import notifications
 from enrollment.attempts import AttemptLimiter
 from enrollment.errors import (
@@ -35,7 +41,7 @@ from enrollment.errors import (
     WrongCodeError,
 )
 from enrollment.models import Application, CitizenCertificate
-from enrollment.requests import CodeRequest, RevokeRequest, serial_of
+from enrollment.requests import CodeRequest, RevokeRequest, compromise_statement, serial_of
 from enrollment.secrets_util import hasher, normalise_code, verify_hash
 from enrollment.settings import EnrollmentSettings
 from enrollment.views import CertificateStatusView, public_status
@@ -45,6 +51,9 @@ logger = logging.getLogger(__name__)
 # Reasons a citizen may give (RFC 5280 §5.3.1); certificateHold is "suspend", never a revocation reason.
 CITIZEN_REASONS = ("unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation")
 OFFICER_REASONS = (*CITIZEN_REASONS, "privilegeWithdrawn")
+# How far a keyCompromise proof's time may be from ours: long enough for a clock a little off,
+# short enough that a captured proof is soon worthless (and once revoked, a replay changes nothing).
+PROOF_WINDOW = timedelta(minutes=5)
 
 
 # An ID card (AAA999999) or a passport (AA9999999) number, as the header names it (blanks dropped).
@@ -183,10 +192,53 @@ class Lifecycle:
         if state not in ("valid", "suspended", "not_yet_valid"):
             raise CertificateStateError(f"certificate {cert.serial} is {state}; it cannot be revoked")
         reason = request.reason
+        if reason == "keyCompromise" and channel != "officer":
+            self.check_compromise_proof(cert, request, actor=actor, channel=channel)
         with atomic():
             self.ca.revoke(cert.issuer, cert.serial, reason, actor=actor)
             self._after(cert, "certificate_revoked", actor, "enrollment.certificate.revoke", channel, reason=reason)
         return self.status(cert)
+
+    def check_compromise_proof(
+        self, cert: CitizenCertificate, request: RevokeRequest, *, actor: str, channel: str
+    ) -> None:
+        """A citizen's keyCompromise must be signed with the certificate's key over
+        :func:`enrollment.requests.compromise_statement` at a time within :data:`PROOF_WINDOW`."""
+        problem = self._proof_problem(cert, request)
+        if problem is None:
+            return
+        self.refuse(cert, "enrollment.certificate.revoke.refused", actor, channel, problem.code or "invalid")
+        raise ValidationError([problem], message="keyCompromise needs proof of possession of the certificate's key")
+
+    def _proof_problem(self, cert: CitizenCertificate, request: RevokeRequest) -> FieldError | None:
+        if request.proof is None:
+            return FieldError("proof", "keyCompromise needs a signature by the certificate's key", "required")
+        if request.proof_time is None:
+            return FieldError("proof_time", "the time the proof was signed is required", "required")
+        if abs(self.clock.now() - request.proof_time) > PROOF_WINDOW:
+            return FieldError("proof_time", "must be within 5 minutes of the server's time", "stale")
+        certificate = self.ca.certificate(cert.issuer, cert.serial)
+        if certificate is None:
+            raise CitizenCertificateNotFoundError(cert.serial)
+        statement = compromise_statement(cert.serial, request.proof_time)
+        try:
+            verify_data(certificate.public_key(), request.proof, statement)  # type: ignore[arg-type]
+        except (InvalidSignature, TypeError, ValueError):
+            return FieldError("proof", "does not verify with the certificate's key", "invalid")
+        return None
+
+    def refuse(self, cert: CitizenCertificate, action: str, actor: str, channel: str, why: str) -> None:
+        """Audit a refused action (serial and why only; nothing personal)."""
+        with atomic():
+            audit.record(
+                self.clock,
+                actor=actor,
+                action=action,
+                object_type="enrollment_certificate",
+                object_id=cert.id,
+                outcome="failure",
+                details={"serial": cert.serial, "channel": channel, "why": why},
+            )
 
     def _after(self, cert: CitizenCertificate, kind: str, actor: str, action: str, channel: str, **extra: str) -> None:
         audit.record(

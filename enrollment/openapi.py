@@ -258,11 +258,11 @@ _OPS: dict[
         _CITIZEN_HEADERS,
     ),
     (f"{P}/citizen/certificates/{{serial}}/resume", "POST"): (
-        "Lift the citizen's suspension",
-        None,
+        "Lift the citizen's suspension (needs the revocation code too: 422 without it, 403 if wrong)",
+        _ref("ResumeRequest"),
         "200",
         _ref("CertificateStatus"),
-        ("404", "409"),
+        ("403", "404", "409", "422", "429"),
         _CITIZEN_HEADERS,
     ),
     (f"{P}/citizen/certificates/{{serial}}/revoke", "POST"): (
@@ -283,6 +283,14 @@ _OPS: dict[
     ),
     (f"{P}/self-service/suspend", "POST"): (
         "Suspend with the revocation code",
+        _ref("CodeRequest"),
+        "200",
+        _ref("CertificateStatus"),
+        ("403", "409", "422", "429"),
+        [],
+    ),
+    (f"{P}/self-service/resume", "POST"): (
+        "Lift a suspension with the revocation code",
         _ref("CodeRequest"),
         "200",
         _ref("CertificateStatus"),
@@ -391,6 +399,22 @@ _SERIAL = {
     "description": "certificate serial number, hex (positive)",
 }
 _DT = {"type": "string", "format": "date-time"}
+# A citizen's keyCompromise claim (RFC 8555 §7.6: signed with the certificate's own key).
+_PROOF: dict[str, Any] = {
+    "proof": {
+        "type": "string",
+        "contentEncoding": "base64",
+        "description": "keyCompromise only (required for it): a signature by the certificate's key "
+        "(RSA PKCS#1 v1.5 or ECDSA, hash as for the key's size) over the ASCII text "
+        "'sekap-trust revocation\\nserial=<SERIAL>\\nreason=keyCompromise\\nat=<proof_time as "
+        "YYYY-MM-DDTHH:MM:SSZ>\\n' (serial in upper-case hex)",
+    },
+    "proof_time": {
+        "type": "string",
+        "format": "date-time",
+        "description": "keyCompromise only: when the proof was signed; must be within 5 minutes of the server's time",
+    },
+}
 
 
 def schemas() -> dict[str, Any]:
@@ -559,8 +583,17 @@ def schemas() -> dict[str, Any]:
         "RevokeRequest": {
             "type": "object",
             "description": "A citizen's revocation (RFC 5280 §5.3.1 reasons a holder may give; default unspecified).",
-            "properties": {"reason": {"enum": list(CITIZEN_REASONS)}},
+            "properties": {"reason": {"enum": list(CITIZEN_REASONS)}, **_PROOF},
         },
+        "ResumeRequest": _obj(
+            ["revocation_code"],
+            revocation_code={
+                "type": "string",
+                "minLength": 1,
+                "pattern": NON_BLANK,
+                "description": "the certificate's revocation code: the portal's word alone does not resume",
+            },
+        ),
         "OfficerRevokeRequest": {
             "type": "object",
             "description": "An officer's revocation (default unspecified); cACompromise and aACompromise need the "
@@ -585,6 +618,7 @@ def schemas() -> dict[str, Any]:
                     "description": "former name of revocation_code, still read when revocation_code is absent",
                 },
                 reason={"enum": list(CITIZEN_REASONS), "description": "revoke only; default unspecified"},
+                **_PROOF,
             ),
         },
         "CertificateStatus": cert_status,

@@ -12,7 +12,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from ca.api import canonical_serial
@@ -146,7 +146,14 @@ class IssueRequest:
 
 @dataclass(frozen=True)
 class RevokeRequest:
+    """A reason and, for a citizen's keyCompromise, the proof of possession of the key.
+
+    ``proof`` is a detached signature by the certificate's key over :func:`compromise_statement`
+    for ``proof_time`` (RFC 8555 §7.6: revocation signed with the certificate's own key)."""
+
     reason: str
+    proof: bytes | None = None
+    proof_time: datetime | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any], allowed: tuple[str, ...]) -> RevokeRequest:
@@ -156,7 +163,44 @@ class RevokeRequest:
             reason = "unspecified"
         if reason not in allowed:
             raise ValidationError.single("reason", f"must be one of {', '.join(allowed)}")
-        return cls(str(reason))
+        errors: list[FieldError] = []
+        proof = _proof(body.get("proof"), errors) if body.get("proof") is not None else None
+        proof_time = _proof_time(body.get("proof_time"), errors) if body.get("proof_time") is not None else None
+        if errors:
+            raise ValidationError(errors, message="the revocation request has invalid fields")
+        return cls(str(reason), proof, proof_time)
+
+
+def compromise_statement(serial: str, proof_time: datetime) -> bytes:
+    """What a citizen signs to claim keyCompromise: the serial, the reason and the time, so one
+    signature names one certificate and one moment (the service takes it within a short window)."""
+    at = proof_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"sekap-trust revocation\nserial={serial.upper()}\nreason=keyCompromise\nat={at}\n".encode("ascii")
+
+
+def _proof(value: Any, errors: list[FieldError]) -> bytes:
+    if not isinstance(value, str):
+        errors.append(FieldError("proof", "must be a base64 signature"))
+        return b""
+    try:
+        signature = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        signature = b""
+    if not signature:
+        errors.append(FieldError("proof", "must be a base64 signature"))
+    return signature
+
+
+def _proof_time(value: Any, errors: list[FieldError]) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            at = None
+        if at is not None and at.tzinfo is not None:
+            return at.astimezone(UTC)
+    errors.append(FieldError("proof_time", "must be a date-time with a time zone (RFC 3339)"))
+    return None
 
 
 @dataclass(frozen=True)

@@ -331,10 +331,22 @@ class CitizenSuspendResource(_Base):
 
 @protected
 class CitizenResumeResource(_Base):
+    """The portal's word is not enough to resume (issue 15): the citizen's revocation code must
+    come with it; without one, 422 naming ``revocation_code`` and an audited refusal."""
+
     def on_post(self, req: falcon.Request, resp: falcon.Response, serial: str) -> None:
+        body = json_body(req)
         lifecycle = self.services.lifecycle()
+        actor = principal_of(req).actor
         cert = lifecycle.for_citizen(serial, citizen_of(req))
-        resp.media = to_json(lifecycle.resume(cert, actor=principal_of(req).actor, channel="portal"))
+        code = body.get("revocation_code")
+        if not isinstance(code, str) or not code.strip():
+            lifecycle.refuse(cert, "enrollment.certificate.resume.refused", actor, "portal", "no_code")
+            raise ValidationError.single(
+                "revocation_code", "resuming needs the certificate's revocation code (or an officer)", "required"
+            )
+        lifecycle.with_code(CodeRequest(cert.serial, code))
+        resp.media = to_json(lifecycle.resume(cert, actor=actor, channel="portal"))
 
 
 @protected
@@ -360,6 +372,14 @@ class CodeSuspendResource(_Base):
         lifecycle = self.services.lifecycle()
         cert = lifecycle.with_code(CodeRequest.from_json(json_body(req)))
         resp.media = to_json(lifecycle.suspend(cert, actor=f"citizen:{cert.id}", channel="code"))
+
+
+@protected
+class CodeResumeResource(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        lifecycle = self.services.lifecycle()
+        cert = lifecycle.with_code(CodeRequest.from_json(json_body(req)))
+        resp.media = to_json(lifecycle.resume(cert, actor=f"citizen:{cert.id}", channel="code"))
 
 
 @protected
@@ -422,6 +442,7 @@ def routes(services: Services) -> list[tuple[str, Any]]:
         (f"{p}/citizen/certificates/{{serial}}/revoke", CitizenRevokeResource(services)),
         (f"{p}/self-service/status", CodeStatusResource(services)),
         (f"{p}/self-service/suspend", CodeSuspendResource(services)),
+        (f"{p}/self-service/resume", CodeResumeResource(services)),
         (f"{p}/self-service/revoke", CodeRevokeResource(services)),
         (f"{p}/renewals", RenewalsResource(services)),
     ]

@@ -17,6 +17,7 @@ and receipts besides ca and enrollment.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -254,7 +256,7 @@ class Walkthrough:
 
         upo = self.file_and_receipt(portal_token, pin)
 
-        # Citizen: suspend with the code, resume through the portal, revoke with the code.
+        # Citizen: suspend with the code, resume through the portal (with the code), revoke with the code.
         code = issued_csr["revocation_code"]
         serial = issued_csr["serial"]
         self.call(
@@ -271,13 +273,19 @@ class Walkthrough:
             200,
             portal_token,
             headers={"X-Citizen-Pesel": "44051401359"},
+            json={"revocation_code": code},  # the portal's word alone does not resume
         )
         self.call(
-            "citizen: revoke with the revocation code (keyCompromise)",
+            "citizen: revoke with the revocation code and a proof signed by the key (keyCompromise)",
             "POST",
             "/api/v1/self-service/revoke",
             200,
-            json={"serial": serial, "revocation_code": code, "reason": "keyCompromise"},
+            json={
+                "serial": serial,
+                "revocation_code": code,
+                "reason": "keyCompromise",
+                **compromise_proof(serial, key),
+            },
         )
         self.write("revoked.pem", issued_csr["certificate"])
         self.call(
@@ -380,6 +388,15 @@ class Walkthrough:
         ):
             raise SystemExit(f"the UPO did not verify: {json.dumps(checked)[:1000]}")
         return {"number": receipt.headers["Receipt-Number"], "location": location}
+
+
+def compromise_proof(serial: str, key: ec.EllipticCurvePrivateKey) -> dict[str, str]:
+    """keyCompromise needs a signature by the certificate's own key (RFC 8555 §7.6) over this text,
+    made within 5 minutes of the server's clock (docs/api.md, "Self-service with proof")."""
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    statement = f"sekap-trust revocation\nserial={serial.upper()}\nreason=keyCompromise\nat={at}\n"
+    signature = key.sign(statement.encode("ascii"), ec.ECDSA(hashes.SHA256()))
+    return {"proof": base64.b64encode(signature).decode("ascii"), "proof_time": at}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,9 +32,10 @@ CERTIFICATE_STATES = {
     "expired": ("Certyfikat wygasł", "bad"),
     "not_yet_valid": ("Certyfikat nie jest jeszcze ważny", "warn"),
 }
+# No keyCompromise here: with the code alone it is refused (issue 15); it needs a request signed
+# with the certificate's key (REST API) or an officer, as the page says under the list.
 REASONS = {
     "unspecified": "bez podania przyczyny",
-    "keyCompromise": "klucz prywatny mógł trafić w niepowołane ręce (np. zgubiony pendrive)",
     "affiliationChanged": "zmiana danych",
     "superseded": "certyfikat zastąpiony nowym",
     "cessationOfOperation": "certyfikat nie jest już potrzebny",
