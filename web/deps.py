@@ -6,7 +6,7 @@ wiring (which service class implements a login, where the jobs are listed)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
@@ -78,3 +78,6 @@ class WebDeps:
     second_factor: SecondFactor | None = None
     # Wrong TOTP codes per officer (enrollment.attempts): 5 in 15 minutes, then a pause.
     totp_attempts: AttemptLimiter | None = None
+    # SHA-256 fingerprints (hex, upper case, as the verifier reports them) of our receipt-seal
+    # certificates: the UPO viewer calls a receipt genuine only when one of them sealed it.
+    receipt_seal_fingerprints: Callable[[], frozenset[str]] = field(default=frozenset)

@@ -21,6 +21,7 @@ from web.pages.officer import (
     SearchResource,
 )
 from web.pages.public import HomeResource, VerificationPageResource
+from web.pages.receipt import ReceiptPageResource
 from web.pages.session import LoginPageResource, LogoutResource, TOTPEnrolmentResource
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -30,6 +31,7 @@ def routes(deps: WebDeps) -> list[tuple[str, Any]]:
     pages: list[tuple[str, Any]] = [
         ("/", HomeResource()),
         ("/weryfikacja", VerificationPageResource(deps)),
+        ("/weryfikacja/upo", ReceiptPageResource(deps)),
         ("/obywatel/wniosek", ApplicationStatusPageResource(deps)),
         ("/obywatel/certyfikat", CertificatePageResource(deps)),
         ("/logowanie", LoginPageResource(deps)),

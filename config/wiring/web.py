@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import cast
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 
 from access.principals import principal_for_token
@@ -75,6 +76,14 @@ def _certificate_by_code(
     )
 
 
+def _receipt_seal_fingerprints(name: str) -> frozenset[str]:
+    try:
+        certificate = load_certificate(authority(name))
+    except AuthorityNotFoundError:
+        return frozenset()  # no receipt seal in this deployment: no receipt is ours
+    return frozenset({certificate.fingerprint(hashes.SHA256()).hex().upper()})
+
+
 def deps_for(runtime: Runtime) -> WebDeps:
     from config.jobs import JOBS  # config.jobs imports the wiring modules: not at import time
 
@@ -107,6 +116,7 @@ def deps_for(runtime: Runtime) -> WebDeps:
         enrollment=services,
         second_factor=SecondFactor(runtime.clock),
         totp_attempts=AttemptLimiter(runtime.clock, max_attempts=5, window_minutes=15),
+        receipt_seal_fingerprints=functools.partial(_receipt_seal_fingerprints, settings.receipts.seal_authority),
     )
 
 

@@ -82,7 +82,7 @@ class VerificationPageResource:
         limit = self.limit * 2 + 64 * 1024
         if req.content_length is not None and req.content_length > limit:
             raise PayloadTooLargeError("upload too large", limit=limit)
-        body = _read_bounded(req, limit)
+        body = read_bounded(req, limit)
         try:
             parts = {p.name: p for p in parse_multipart(body, params.get("boundary", ""), max_parts=4)}
         except BadRequestError:
@@ -139,7 +139,7 @@ class VerificationPageResource:
         return "data:application/pkcs7-mime;base64," + base64.b64encode(der).decode("ascii")
 
 
-def _read_bounded(req: falcon.Request, limit: int) -> bytes:
+def read_bounded(req: falcon.Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while chunk := req.bounded_stream.read(min(_CHUNK, limit + 1 - size)):
