@@ -1,5 +1,5 @@
-"""Issuance and hand-over at the certification point: the certificate, the revocation code and
-the one-time PKCS#12 download.
+"""Issuance and hand-over at the certification point: the certificate, the revocation code,
+the one-time PKCS#12 download and the officer's record that the file was handed over.
 
 Issuance asks the CA (:class:`ca.api.CertificateAuthority`) outside any transaction of ours (the
 CA runs its own crash-safe cycle): the application is first moved to ``issuing`` (a conditional
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes, PrivateKeyTypes
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ca.api import CAError, CertificateAuthority, IssuedCertificate, SubjectIdentity
 from ca.api import IssueRequest as CAIssueRequest
 from core import audit
+from core.audit import AuditRecord
 from core.auth import Principal
 from core.clock import Clock
 from core.db import atomic, lock_row
@@ -38,6 +40,10 @@ from hsm.base import KeySpec
 from hsm.software import generate_private_key
 
 logger = logging.getLogger(__name__)
+
+DOWNLOADED = "enrollment.pkcs12.download"
+HANDED_OVER = "enrollment.handover"
+PURGED = "enrollment.pkcs12.purge"
 
 # An ``issuing`` application older than this is considered abandoned (crash) and may be retried.
 ISSUING_STALE = timedelta(minutes=10)
@@ -290,12 +296,52 @@ class HandOver:
             audit.record(
                 self.clock,
                 actor=principal.actor,
-                action="enrollment.pkcs12.download",
+                action=DOWNLOADED,
                 object_type="enrollment_application",
                 object_id=app.id,
                 details={"reference": app.reference},
             )
         return data
+
+    def handover_state(self, app: Application) -> str:
+        """``none`` (no key made at the point, or not issued), ``waiting`` (PKCS#12 not yet
+        downloaded), ``to_confirm`` (downloaded, hand-over not recorded), ``recorded`` or ``lost``
+        (the file expired unread and was destroyed)."""
+        if app.key_generation != "point" or app.state != "issued":
+            return "none"
+        actions = set(_application_events(app.id, (DOWNLOADED, HANDED_OVER, PURGED)))
+        if HANDED_OVER in actions:
+            return "recorded"
+        if DOWNLOADED in actions:
+            return "to_confirm"
+        if PKCS12Pickup.select().where(PKCS12Pickup.application == app.id).exists():
+            return "waiting"
+        return "lost" if PURGED in actions else "none"
+
+    def record_handover(self, reference: str, principal: Principal) -> None:
+        """The officer who downloaded the PKCS#12 confirms it was saved on the citizen's pendrive
+        (and nowhere else): recorded once in the audit trail, under a lock on the application."""
+        app = self.applications.own(reference, principal)
+        with atomic():
+            app = lock_row(Application.select().where(Application.id == app.id)).get()
+            state = self.handover_state(app)
+            if state != "to_confirm":
+                raise ApplicationStateError(
+                    reference,
+                    f"{app.state} (hand-over {state})",
+                    "the PKCS#12 must be downloaded and not yet handed over",
+                )
+            downloader = _application_events(app.id, (DOWNLOADED,)).get(DOWNLOADED)
+            if downloader != principal.actor:
+                raise NotPermittedError("only the officer who downloaded the PKCS#12 may record its hand-over")
+            audit.record(
+                self.clock,
+                actor=principal.actor,
+                action=HANDED_OVER,
+                object_type="enrollment_application",
+                object_id=app.id,
+                details={"reference": app.reference, "medium": "citizen_usb_drive"},
+            )
 
     def purge_pickups(self, *, actor: str = "system:jobs") -> int:
         """PKCS#12 files not downloaded in time are destroyed (the certificate stays issued)."""
@@ -310,9 +356,24 @@ class HandOver:
                     audit.record(
                         self.clock,
                         actor=actor,
-                        action="enrollment.pkcs12.purge",
+                        action=PURGED,
                         object_type="enrollment_application",
                         object_id=pickup.application_id,
                         details={"pickup_id": pickup.id},
                     )
         return purged
+
+
+def _application_events(application_id: int, actions: tuple[str, ...]) -> dict[str, str]:
+    """action -> actor of the latest audit record of each of ``actions`` about the application."""
+    rows: Any = (
+        AuditRecord.select(AuditRecord.action, AuditRecord.actor)
+        .where(
+            (AuditRecord.object_type == "enrollment_application")
+            & (AuditRecord.object_id == str(application_id))
+            & AuditRecord.action.in_(list(actions))
+        )
+        .order_by(AuditRecord.seq)
+        .tuples()
+    )
+    return {str(action): str(actor) for action, actor in rows}

@@ -14,6 +14,7 @@ from web.pages.officer import (
     ApplicationPageResource,
     ApprovalResource,
     CertificateActionResource,
+    HandoverResource,
     IdentityCheckResource,
     IssueResource,
     PKCS12Resource,
@@ -52,6 +53,7 @@ def routes(deps: WebDeps) -> list[tuple[str, Any]]:
             (app + "/zatwierdzenie", ApprovalResource(deps)),
             (app + "/wydanie", IssueResource(deps)),
             (app + "/pkcs12", PKCS12Resource(deps)),
+            (app + "/przekazanie", HandoverResource(deps)),
             (app + "/umowa.pdf", AgreementPDFResource(deps)),
             (app + "/certyfikat/{action}", CertificateActionResource(deps)),
         ]

@@ -370,3 +370,40 @@ def test_stale_issuing_state_can_be_retried(api: API, parties: Parties, clock, s
     result = issue(api, reference, pin=PIN)
     assert Certificate.get(Certificate.serial == crashed.serial).revocation_reason == "superseded"
     assert Certificate.get(Certificate.serial == result["serial"]).revocation_reason is None
+
+
+def test_handover_is_recorded_once_by_the_officer_who_downloaded(api: API, parties: Parties, settings, clock) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: after the one-time PKCS#12 download the officer records that it is on the
+    citizen's pendrive; the record is an audit event, once, by the downloading officer only."""
+    from access.principals import principal_for_token
+    from core.audit import AuditRecord, verify_chain
+    from enrollment.auth import officer_points
+    from enrollment.errors import ApplicationStateError, NotPermittedError
+    from enrollment.handover import HandOver
+    from tests.enrollment.test_jobs import _ca
+
+    def principal(username: str):  # type: ignore[no-untyped-def]
+        found = principal_for_token(api.login(username), clock, officer_points)
+        assert found is not None
+        return found
+
+    reference = submit(api, parties, application_body(parties.point_id))["reference"]
+    check_identity(api, parties, reference)
+    result = issue(api, reference, pin=PIN)
+    desk = HandOver(settings.enrollment, _ca(settings, clock), clock)
+    app = Application.get(Application.reference == reference)
+    assert desk.handover_state(app) == "waiting"
+    with pytest.raises(ApplicationStateError):  # nothing downloaded yet
+        desk.record_handover(reference, principal("officer1"))
+    assert api.call("GET", result["pkcs12_url"], api.as_officer("officer1")).status_code == 200
+    assert desk.handover_state(app) == "to_confirm"
+    with pytest.raises(NotPermittedError):  # the same point, but not the officer who saved the file
+        desk.record_handover(reference, principal("officer2"))
+    desk.record_handover(reference, principal("officer1"))
+    assert desk.handover_state(app) == "recorded"
+    with pytest.raises(ApplicationStateError):
+        desk.record_handover(reference, principal("officer1"))
+    (record,) = AuditRecord.select().where(AuditRecord.action == "enrollment.handover")
+    assert record.object_id == str(app.id) and record.actor == principal("officer1").actor
+    assert record.details == {"reference": reference, "medium": "citizen_usb_drive"}
+    assert verify_chain().ok

@@ -106,6 +106,17 @@ def test_officer_path(page: Page, live_server, desk_world: DeskWorld, clock, tmp
         form={"csrf_token": _csrf(page), "rozumiem": "tak"},
     )
     assert second.status in (404, 409, 410)
+    # The hand-over is recorded once the officer confirms the file is on the citizen's pendrive.
+    page.get_by_label("Plik zapisano na pendrive obywatela").check()
+    page.get_by_role("button", name="Zapisz przekazanie pliku").click()
+    expect(page.locator(".notice")).to_have_text("Zapisano przekazanie pliku z kluczem obywatelowi.")
+    expect(page.locator("main")).to_contain_text("Przekazanie pliku obywatelowi zapisano")
+    check_page(page, "urzednik-przekazanie", tmp_path)
+    again = page.request.post(
+        f"{base}/urzednik/wniosek/{desk_world.waiting_reference}/przekazanie",
+        form={"csrf_token": _csrf(page), "zapisano": "tak"},
+    )
+    assert again.status == 422 and "Przekazanie można zapisać raz" in again.text()
 
     # Suspend and revoke on the citizen's behalf, only after the ID check box.
     page.goto(f"{base}/urzednik/wniosek/{desk_world.waiting_reference}")
@@ -125,7 +136,14 @@ def test_officer_path(page: Page, live_server, desk_world: DeskWorld, clock, tmp
 
     page.goto(base + "/urzednik/aktywnosc")
     table = page.locator("table")
-    for event in ("tożsamość sprawdzona", "certyfikat wydany", "certyfikat zawieszony", "certyfikat unieważniony"):
+    events = (
+        "tożsamość sprawdzona",
+        "certyfikat wydany",
+        "plik PKCS#12 przekazany",
+        "certyfikat zawieszony",
+        "certyfikat unieważniony",
+    )
+    for event in events:
         expect(table).to_contain_text(event)
     check_page(page, "urzednik-aktywnosc", tmp_path)
 

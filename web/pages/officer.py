@@ -47,6 +47,7 @@ NOTICES = {
     "zawieszono": "Certyfikat zawieszony.",
     "przywrocono": "Zawieszenie cofnięte.",
     "uniewazniono": "Certyfikat unieważniony.",
+    "przekazano": "Zapisano przekazanie pliku z kluczem obywatelowi.",
 }
 
 
@@ -179,6 +180,7 @@ class ApplicationPageResource(_Page):
             reasons=REVOCATION_REASONS,
             pin_min=self.services.settings.pin_min_length,
             today=self.deps.clock.now().date().isoformat(),
+            handover=self.services.handover().handover_state(app),
             **base_context(req, resp),
         )
 
@@ -305,6 +307,26 @@ class PKCS12Resource(_Page):
         resp.data = data
 
 
+class HandoverResource(ApplicationPageResource):
+    """The officer confirms the downloaded PKCS#12 is on the citizen's pendrive: an audited hand-over."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, reference: str) -> None:
+        principal = officer(req)
+        form = form_of(req)
+        authorize(principal, f"{API}/applications/{{reference}}/pkcs12", "GET")
+        if form.get("zapisano") != "tak":
+            message = "Potwierdź, że plik zapisano na pendrive obywatela i usunięto z komputera punktu."
+            self.show(req, resp, reference, [("zapisano", message)], {}, None)
+            return
+        try:
+            self.services.handover().record_handover(reference, principal)
+        except ConflictError:
+            message = "Przekazanie można zapisać raz, po pobraniu pliku PKCS#12."
+            self.show(req, resp, reference, [("zapisano", message)], {}, None)
+            return
+        raise falcon.HTTPSeeOther(f"/urzednik/wniosek/{reference}?komunikat=przekazano")
+
+
 class AgreementPDFResource(_Page):
     """The agreement to print and sign, filled with the application's data, in two copies."""
 
@@ -366,6 +388,8 @@ ACTIONS = {
     "enrollment.issue.start": "wydawanie rozpoczęte",
     "enrollment.issue": "certyfikat wydany",
     "enrollment.pkcs12.download": "plik PKCS#12 pobrany",
+    "enrollment.handover": "plik PKCS#12 przekazany obywatelowi (na pendrive)",
+    "enrollment.pkcs12.purge": "nieodebrany plik PKCS#12 zniszczony",
     "enrollment.application.expire": "wniosek wygasł",
     "enrollment.certificate.suspend": "certyfikat zawieszony",
     "enrollment.certificate.resume": "zawieszenie cofnięte",
