@@ -14,6 +14,12 @@ class InvalidCredentialsError(AccessError, AuthenticationError):
     code = "invalid_credentials"
 
 
+class SecondFactorError(AccessError, AuthenticationError):
+    """The password was right but the officer's TOTP code is missing or wrong (RFC 6238)."""
+
+    code = "invalid_totp_code"
+
+
 class AccountLockedError(AccessError, RateLimitedError):
     code = "account_locked"
 

@@ -49,6 +49,7 @@ DETAILS = {
     "idempotency_key_reused": "Klucz Idempotency-Key użyto już dla innego żądania.",
     "invalid_credentials": "Nieprawidłowa nazwa użytkownika lub hasło.",
     "invalid_csr": "Żądanie certyfikatu (CSR) jest niepoprawne.",
+    "invalid_totp_code": "Podaj aktualny kod z aplikacji uwierzytelniającej (pole totp_code).",
     "invalid_identifier": "Identyfikator jest niepoprawny.",
     "invalid_reason": "Nieprawidłowy powód unieważnienia.",
     "invalid_subject": "Dane podmiotu certyfikatu są niepoprawne.",

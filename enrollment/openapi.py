@@ -464,7 +464,14 @@ def schemas() -> dict[str, Any]:
             ["reference", "state", "approved_at"], reference=_S, state={"const": "approved"}, approved_at=_DT
         ),
         "LoginRequest": _obj(
-            ["username", "password"], username=_NE, password={"type": "string", "format": "password", "minLength": 1}
+            ["username", "password"],
+            username=_NE,
+            password={"type": "string", "format": "password", "minLength": 1},
+            totp_code={
+                "type": "string",
+                "description": "The current RFC 6238 code (6 digits); required for officers with a confirmed "
+                "TOTP factor, else 401 invalid_totp_code and no session. Wrong codes: 5 per 15 minutes, then 429.",
+            },
         ),
         "Session": _obj(
             ["token", "expires_at"],

@@ -35,13 +35,17 @@ def serial_of(value: Any) -> str:
 class LoginRequest:
     username: str
     password: str
+    totp_code: str | None = None  # required for officers with a confirmed TOTP factor
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> LoginRequest:
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise ValidationError.single("username", "username and password are required", "required")
-        return cls(username, password)
+        code = body.get("totp_code")
+        if code is not None and not isinstance(code, str):
+            raise ValidationError.single("totp_code", "must be a string of digits", "type")
+        return cls(username, password, code)
 
 
 @dataclass(frozen=True)

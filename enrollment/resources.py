@@ -17,7 +17,7 @@ from core.clock import Clock
 from core.errors import BadRequestError, ValidationError
 from enrollment.admin import Administration
 from enrollment.applications import ApplicationService, application_view
-from enrollment.auth import officer_login
+from enrollment.auth import login_with_second_factor, officer_login
 from enrollment.authorization import protected
 from enrollment.desk import Desk
 from enrollment.errors import NotFoundInEnrollmentError
@@ -105,7 +105,9 @@ class _Base:
 class SessionsResource(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         login = LoginRequest.from_json(json_body(req))
-        grant = officer_login(self.services.settings, self.services.clock).login(login.username, login.password)
+        grant = login_with_second_factor(
+            self.services.settings, self.services.clock, login.username, login.password, login.totp_code
+        )
         resp.status = falcon.HTTP_201
         resp.media = to_json(SessionView.of(grant))
 

@@ -112,3 +112,49 @@ def test_portal_token_shown_once_stored_hashed(db: Any, settings: Any, clock: An
 def test_disabled_portal_client(bare_api: API, parties: Parties) -> None:
     PortalClient.update(disabled=True).where(PortalClient.name == "portal").execute()
     assert bare_api.call("GET", "/api/v1/points", bare_api.bearer(parties.portal_token)).status_code == 401
+
+
+def test_officer_with_totp_needs_the_code_for_an_api_session(bare_api: API, parties: Parties, clock: Any) -> None:
+    """RFC 6238 second factor on POST /api/v1/sessions: an officer with a confirmed TOTP factor gets
+    no session without the current code; a wrong code ends the new session at once; wrong codes
+    share the pages' limit (5 per 15 minutes), after which even the right code waits (429)."""
+    import pyotp
+
+    from enrollment.totp import SecondFactor
+
+    officer_id = Officer.get(Officer.username == "officer1").id
+    factor = SecondFactor(clock)
+    totp = pyotp.TOTP(factor.start_enrolment(officer_id).secret)
+    assert factor.confirm(officer_id, totp.at(clock.now()))
+    clock.advance(seconds=30)
+
+    def attempt(code: str | None) -> Any:
+        body = {"username": "officer1", "password": PASSWORD} | ({"totp_code": code} if code is not None else {})
+        return bare_api.call("POST", "/api/v1/sessions", json=body)
+
+    missing = attempt(None)
+    assert missing.status_code == 401 and missing.json["code"] == "invalid_totp_code"
+    assert attempt("000000").status_code == 401
+    # Neither refused attempt left a live session behind.
+    assert not OfficerSession.select().where(OfficerSession.ended_at.is_null()).exists()
+    assert (
+        bare_api.call(
+            "POST", "/api/v1/sessions", json={"username": "officer1", "password": PASSWORD, "totp_code": 123456}
+        ).status_code
+        == 422
+    )
+    ok = attempt(totp.at(clock.now()))
+    assert ok.status_code == 201, ok.json
+    assert attempt(totp.at(clock.now())).status_code == 401  # the same code twice: a replay
+    # Officers without a factor log in with the password alone, as before.
+    assert (
+        bare_api.call("POST", "/api/v1/sessions", json={"username": "officer2", "password": PASSWORD}).status_code
+        == 201
+    )
+    for _ in range(2):  # the missing code, 000000 and the replay were the first three failures
+        assert attempt("111111").status_code == 401
+    clock.advance(seconds=30)
+    limited = attempt(totp.at(clock.now()))
+    assert limited.status_code == 429
+    live = OfficerSession.select().where(OfficerSession.ended_at.is_null() & (OfficerSession.officer == officer_id))
+    assert live.count() == 1  # only the session opened with the right code
