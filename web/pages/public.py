@@ -61,13 +61,14 @@ class VerificationPageResource:
                 if submission.kind == "pdf":
                     raise BadRequestError("a PDF carries its own content")
                 submission = replace(submission, detached=(upload.content,))
+            # The verifier refuses what its hardened XML parser refuses (DTDs, entities) as bad input.
+            report = self.deps.verifier.verify(submission)
         except BadRequestError:
             message = (
                 "Nie rozpoznano pliku: prześlij podpisany PDF, dokument XML z podpisem lub plik podpisu (.p7s, .p7m)."
             )
             self._form(req, resp, [("document", message)])
             return
-        report = self.deps.verifier.verify(submission)
         self._result(req, resp, report, upload)
 
     @property
