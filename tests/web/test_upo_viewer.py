@@ -115,6 +115,20 @@ def test_the_form_needs_the_csrf_token(client: testing.TestClient, upo: bytes) -
     assert "Brak dostępu" in result.text
 
 
+def test_verification_page_answers_a_dtd_with_a_form_error(client: testing.TestClient) -> None:
+    """The e-package page too: what the hardened XML parser refuses is a Polish form error, not a 400 page."""
+    first = client.simulate_get("/weryfikacja")
+    cookie = next(v for k, v in first.headers.items() if k.lower() == "set-cookie").split(";")[0]
+    dtd = b"<?xml version='1.0'?><!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>"
+    content_type, body = multipart(
+        [("csrf_token", None, None, cookie.split("=", 1)[1].encode()), ("document", "a.xml", None, dtd)]
+    )
+    result = client.simulate_post("/weryfikacja", body=body, headers={"Content-Type": content_type, "Cookie": cookie})
+    assert result.status_code == 422 and "Nie rozpoznano pliku" in result.text
+
+
+# Browser tests last: the module-scoped browser keeps Playwright's event loop running in this
+# thread, and the TestClient tests above call the verifier, which uses asyncio.run().
 @pytest.mark.slow
 @pytest.mark.interop
 def test_upo_viewer_in_the_browser(page: Page, live_server, upo: bytes, tmp_path: Path) -> None:
@@ -144,15 +158,3 @@ def test_upo_viewer_in_the_browser(page: Page, live_server, upo: bytes, tmp_path
     expect(page.locator(".verdict h2")).to_have_text("Poświadczenie nie jest autentyczne")
     expect(page.locator(".facts")).to_contain_text("99999")
     check_page(page, "upo-nieautentyczne", tmp_path)
-
-
-def test_verification_page_answers_a_dtd_with_a_form_error(client: testing.TestClient) -> None:
-    """The e-package page too: what the hardened XML parser refuses is a Polish form error, not a 400 page."""
-    first = client.simulate_get("/weryfikacja")
-    cookie = next(v for k, v in first.headers.items() if k.lower() == "set-cookie").split(";")[0]
-    dtd = b"<?xml version='1.0'?><!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>"
-    content_type, body = multipart(
-        [("csrf_token", None, None, cookie.split("=", 1)[1].encode()), ("document", "a.xml", None, dtd)]
-    )
-    result = client.simulate_post("/weryfikacja", body=body, headers={"Content-Type": content_type, "Cookie": cookie})
-    assert result.status_code == 422 and "Nie rozpoznano pliku" in result.text
