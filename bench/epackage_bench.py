@@ -12,7 +12,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,30 +31,16 @@ def main() -> int:
 
     from falcon import testing
 
+    from bench.inprocess import bench_pki
     from config.app import create_app
-    from config.migrations import all_migrations
-    from config.settings import load_settings
-    from core import db as core_db
-    from core.clock import FrozenClock
-    from core.migrations import upgrade
     from epackage import Signer, pack_and_sign
     from tests.epackage.conftest import InProcessTSA
-    from tests.pki import build_pki, software_store
     from tests.tsa.conftest import AlwaysSynced, make_service
-    from tests.verifier.helpers import PORTAL, PrincipalMiddleware, issue_citizen
+    from tests.verifier.helpers import PORTAL, PrincipalMiddleware
 
-    tmp = Path(tempfile.mkdtemp(prefix="epackage-bench-"))
-    url = f"sqlite:///{tmp}/bench.db"
-    settings = load_settings(env={"SEKAP_TRUST__DATABASE__URL": url, "SEKAP_TRUST__KEYSTORE__PIN_FILE": ""})
-    database = core_db.open_database(url)
-    core_db.bind(database)
-    database.connect()
-    upgrade(all_migrations())
-    clock = FrozenClock()
-    key_store = software_store(tmp / "keys")
-    pki = build_pki(clock, key_store)
-    clock.advance(days=10)
-    citizen = issue_citizen(pki, tmp / "citizen")
+    setup = bench_pki("epackage-bench-")
+    settings, database, clock = setup.settings, setup.database, setup.clock
+    key_store, pki, citizen = setup.key_store, setup.pki, setup.citizen
     tsa = InProcessTSA(make_service(pki, clock, key_store, AlwaysSynced(), require_ntp_sync=True))
     line = "<pole>Wniosek o wydanie zaświadczenia — treść formularza.</pole>\n".encode()
     files = {

@@ -13,7 +13,6 @@ import argparse
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,29 +26,15 @@ def main() -> int:
 
     from falcon import testing
 
+    from bench.inprocess import bench_pki
     from config.app import create_app
-    from config.migrations import all_migrations
-    from config.settings import load_settings
-    from core import db as core_db
-    from core.clock import FrozenClock
-    from core.migrations import upgrade
-    from tests.pki import build_pki, software_store
-    from tests.verifier.helpers import PORTAL, PrincipalMiddleware, issue_citizen, openssl_cms_sign
+    from tests.verifier.helpers import PORTAL, PrincipalMiddleware, openssl_cms_sign
     from tests.verifier.pdfsign import pades_sign
     from tests.verifier.xmlsign import xades_sign
 
-    tmp = Path(tempfile.mkdtemp(prefix="verifier-bench-"))
-    url = f"sqlite:///{tmp}/bench.db"
-    settings = load_settings(env={"SEKAP_TRUST__DATABASE__URL": url, "SEKAP_TRUST__KEYSTORE__PIN_FILE": ""})
-    database = core_db.open_database(url)
-    core_db.bind(database)
-    database.connect()
-    upgrade(all_migrations())
-    clock = FrozenClock()
-    key_store = software_store(tmp / "keys")
-    pki = build_pki(clock, key_store)
-    clock.advance(days=10)
-    citizen = issue_citizen(pki, tmp / "citizen")
+    setup = bench_pki("verifier-bench-")
+    tmp, settings, database, clock = setup.tmp, setup.settings, setup.database, setup.clock
+    key_store, citizen = setup.key_store, setup.citizen
     content = tmp / "content.txt"
     content.write_bytes("Wniosek o wydanie zaświadczenia.\n".encode() * 50)
     documents = {
