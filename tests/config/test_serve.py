@@ -176,9 +176,23 @@ def test_openssl_ocsp_and_ts_against_the_chosen_server(
     assert "Verification: OK" in verify.stdout
 
 
-def test_graceful_restart_drops_no_request(granian: Server, instance: dict[str, str]) -> None:
+@pytest.fixture
+def patient_granian(instance: dict[str, str], tmp_path: Path) -> Iterator[Server]:
+    """granian with a 15 s graceful timeout: on CI's loaded machine (4 test processes on 2 CPUs)
+    an old worker once needed more than the default 3 s to end after SIGTERM and was killed
+    ("refused to gracefully stop"). What this test checks is that no request is dropped while
+    workers are replaced, not how fast a starved process exits; the stop times are reported."""
+    env = {**instance, "SEKAP_TRUST__SERVER__GRACEFUL_TIMEOUT_SECONDS": "15"}
+    server = Server(env, "granian", tmp_path / "server.log")
+    _wait_for(lambda: server.log.read_text().count("Started worker-") == 2)
+    yield server
+    server.stop()
+
+
+def test_graceful_restart_drops_no_request(patient_granian: Server) -> None:
     """SIGHUP replaces every worker (new one first, then the old one finishes its requests)
     while clients keep sending, each on a new connection: (almost) every request is answered."""
+    granian = patient_granian
     body = _tsa_query()
     answered: list[int] = []
     failures: list[str] = []
@@ -202,22 +216,36 @@ def test_graceful_restart_drops_no_request(granian: Server, instance: dict[str, 
     time.sleep(1)
     before = len(answered)
     granian.process.send_signal(signal.SIGHUP)  # the supervisor relays it to granian's master
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and granian.log.read_text().count("Stopped old worker") < 2:
-        time.sleep(0.2)
+    stops = _watch_old_workers_stop(granian.log, timeout=70)
     time.sleep(1)
     stop.set()
     for thread in threads:
         thread.join(timeout=15)
     log = granian.log.read_text()
     assert log.count("Stopped old worker") == 2, log[-3000:]
-    assert "refused to gracefully stop" not in log
+    assert "refused to gracefully stop" not in log, f"seconds from SIGTERM to exit: {stops}"
     # Measured: a restart under this load very rarely resets one connection (1 of several thousand
     # in one CI run: ConnectionResetError while an old worker closed). Issue 16 keeps "drops no
     # request" open; this bound still fails on anything like the 5,120 refusals seen before
     # server.restart_interval_seconds existed.
     assert len(failures) <= max(1, len(answered) // 1000), failures[:5]
     assert set(answered) == {200} and len(answered) > before + 20
+
+
+def _watch_old_workers_stop(log: Path, timeout: float) -> dict[str, float]:
+    """Seconds from granian's "Stopping old worker-N" to "Stopped old worker-N", per worker."""
+    began: dict[str, float] = {}
+    took: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(took) < 2:
+        text = log.read_text()
+        for n in ("1", "2"):
+            if n not in began and f"Stopping old worker-{n}" in text:
+                began[n] = time.monotonic()
+            if n in began and n not in took and f"Stopped old worker-{n}" in text:
+                took[n] = round(time.monotonic() - began[n], 1)
+        time.sleep(0.1)
+    return took
 
 
 def _tsa_query() -> bytes:
