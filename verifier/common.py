@@ -156,6 +156,10 @@ POE_RESOLVABLE = frozenset(
     }
 )
 POE_WARNING = "the signing certificate was validated at the time of the signature timestamp (proof of existence)"
+ARCHIVE_POE_WARNING = (
+    "the signing certificate was validated at the time of an archive timestamp "
+    "(proof of existence, EN 319 102-1 §5.6.2)"
+)
 
 
 def has_valid_timestamp(status: Any) -> bool:
