@@ -41,6 +41,7 @@ from verifier.common import (
     timestamp_info,
     verdict_from_ades,
     verdict_from_status,
+    well_formed,
 )
 from verifier.detect import Part, check_der_nesting, cms_der
 from verifier.environment import VerificationEnvironment
@@ -180,7 +181,7 @@ def embedded_revocation(
                             )
     except PARSE_ERRORS:
         return [], []
-    return crls, ocsps
+    return well_formed(crls), well_formed(ocsps)
 
 
 def _structure_problem(signer: cms.SignerInfo) -> str | None:
@@ -300,6 +301,7 @@ def _cms_input(signed_data: cms.SignedData, env: VerificationEnvironment, detach
             all_certs.extend(certificate_values(signer))
     except PARSE_ERRORS:
         all_certs = []
+    all_certs = well_formed(all_certs)
     crls, ocsps = embedded_revocation(signed_data)
     return _CMSInput(signed_data, env, coverage, attached, raw_digest, all_certs, crls, ocsps)
 
@@ -346,11 +348,7 @@ async def _validate_signer(shared: _CMSInput, index: int, signer: cms.SignerInfo
             Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, f"malformed signature ({type(exc).__name__})"
         )
         return _failure(one_signer, verdict, cert_info.signer_cert)
-    archive = await validate_archive_tokens(
-        archive_tokens(shared.signed_data, signer, shared.raw_digest),
-        shared.env,
-        ValidationData(shared.all_certs, shared.crls, shared.ocsps),
-    )
+    archive = await _archive_stamps(shared, signer)
     return await report_from_status(
         f"cms-{index}",
         fmt,
@@ -366,6 +364,13 @@ async def _validate_signer(shared: _CMSInput, index: int, signer: cms.SignerInfo
         baseline=assessment.checks,
         archive_stamps=tuple(archive),
     )
+
+
+async def _archive_stamps(shared: _CMSInput, signer: cms.SignerInfo) -> list[TimestampInfo]:
+    """The signer's archive-time-stamp-v3 tokens, validated (EN 319 122-1 §5.5.3, 319 102-1 §5.6.2)."""
+    tokens = archive_tokens(shared.signed_data, signer, shared.raw_digest)
+    data = ValidationData(shared.all_certs, shared.crls, shared.ocsps)
+    return await validate_archive_tokens(tokens, shared.env, data)
 
 
 async def report_from_status(

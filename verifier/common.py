@@ -40,6 +40,20 @@ PARSE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def well_formed(items: Iterable[Any]) -> list[Any]:
+    """The ASN.1 objects (embedded certificates, CRLs, OCSP responses) that parse completely:
+    asn1crypto parses lazily, so a broken field deep inside would otherwise fail later, inside the
+    path validator. Broken ones are left out (the document offers them; nothing requires them)."""
+    result = []
+    for item in items:
+        try:
+            item.native  # noqa: B018
+        except PARSE_ERRORS:
+            continue
+        result.append(item)
+    return result
+
+
 def present(value: Any) -> bool:
     """An optional ASN.1 field is there (cheap: does not parse it, unlike ``.native``)."""
     return not isinstance(value, asn1_core.Void)

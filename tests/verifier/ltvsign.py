@@ -133,9 +133,12 @@ def add_xades_archive_timestamp(
 def add_xades_validation_data(signed: bytes, certs: list[bytes], ocsps: list[bytes]) -> bytes:
     """xades:CertificateValues and xades:RevocationValues (EN 319 132-1 §5.4.1, §5.4.2)."""
     root, _signature, usp = _unsigned_properties(signed)
-    values = etree.SubElement(usp, f"{{{XADES}}}CertificateValues")
-    for cert in certs:
-        etree.SubElement(values, f"{{{XADES}}}EncapsulatedX509Certificate").text = base64.b64encode(cert).decode()
+    if certs:
+        values = etree.SubElement(usp, f"{{{XADES}}}CertificateValues")
+        for cert in certs:
+            etree.SubElement(values, f"{{{XADES}}}EncapsulatedX509Certificate").text = base64.b64encode(cert).decode()
+    if not ocsps:
+        return bytes(etree.tostring(root))
     revocation = etree.SubElement(usp, f"{{{XADES}}}RevocationValues")
     ocsp_values = etree.SubElement(revocation, f"{{{XADES}}}OCSPValues")
     for response in ocsps:

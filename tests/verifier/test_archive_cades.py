@@ -88,6 +88,15 @@ def test_archive_timestamp_before_revocation_is_proof_of_existence(verify, vpki,
     assert (late.indication, late.signatures[0].sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE")
 
 
+def _tamper_imprint(der: bytes) -> bytes:
+    """One bit of the archive timestamp's message imprint changed (the token no longer matches)."""
+    info = cms.ContentInfo.load(der)
+    (attr,) = [a for a in info["content"]["signer_infos"][0]["unsigned_attrs"] if a["type"].dotted == "0.4.0.1733.2.4"]
+    token = cms.ContentInfo.load(attr["values"][0].dump())
+    tst = token["content"]["encap_content_info"]["content"].parsed
+    return flip(der, der.index(tst["message_imprint"]["hashed_message"].native) + 3)
+
+
 def test_tampered_archive_timestamp_is_no_proof(verify, vpki, clock, tmp_path) -> None:
     """A tampered twin: one bit of the archive timestamp's imprint changed → the token is not
     intact (HASH_FAILURE), no proof of existence → INDETERMINATE/REVOKED_NO_POE, never passed."""
@@ -97,13 +106,7 @@ def test_tampered_archive_timestamp_is_no_proof(verify, vpki, clock, tmp_path) -
 
     twin = issue_citizen(vpki, tmp_path / "twin", revoked_at=clock.now() - timedelta(days=1))
     good = _openssl_with_ats(twin, vpki, tmp_path, clock.now() - timedelta(days=3))
-    info = cms.ContentInfo.load(good)
-    (attr,) = [a for a in info["content"]["signer_infos"][0]["unsigned_attrs"] if a["type"].dotted == "0.4.0.1733.2.4"]
-    token = cms.ContentInfo.load(attr["values"][0].dump())
-    tst = token["content"]["encap_content_info"]["content"].parsed
-    imprint = tst["message_imprint"]["hashed_message"].native
-    at = good.index(imprint)
-    report = verify(flip(good, at + 3), P7M)
+    report = verify(_tamper_imprint(good), P7M)
     (stamp,) = _archive(report)
     assert stamp.indication != "TOTAL_PASSED"
     assert (report.indication, report.signatures[0].sub_indication) == ("INDETERMINATE", "REVOKED_NO_POE")
@@ -119,3 +122,36 @@ def test_archive_timestamp_on_a_valid_signature_is_b_lta(verify, citizen, vpki, 
     (stamp,) = _archive(report)
     assert stamp.indication == "TOTAL_PASSED" and stamp.token_sha256 and stamp.tsa == "CN=Test TSA"
     assert [c.met for c in sig.baseline] == [True, False, False, True] and sig.level == "B-B"
+
+
+def test_archive_timestamp_in_the_ts_119_102_2_report(verify, citizen, vpki, clock, tmp_path) -> None:
+    """TS 119 102-2: the archive timestamp is a validation object (ObjectType …:timestamp, the
+    token's SHA-256, its POE and its own status) that the signature's vr:ArchiveTimeStamp
+    attribute points at; the document stays valid against the published XSD. The tampered twin's
+    timestamp object says total-failed / HASH_FAILURE."""
+    from lxml import etree
+
+    from verifier.etsi_report import VR, schema, to_etsi_xml
+
+    ns = {"vr": VR}
+    good = _openssl_with_ats(citizen, vpki, tmp_path, clock.now())
+    for data, main, sub in (
+        (good, "total-passed", None),
+        (_tamper_imprint(good), "total-failed", "HASH_FAILURE"),
+    ):
+        report = verify(data, P7M)
+        document = etree.fromstring(to_etsi_xml(report))
+        assert schema().validate(document), schema().error_log
+        attribute = document.find(
+            "vr:SignatureValidationReport/vr:SignatureAttributes/vr:ArchiveTimeStamp/vr:AttributeObject", ns
+        )
+        found = document.find(
+            f"vr:SignatureValidationObjects/vr:ValidationObject[@id='{attribute.get('VOReference')}']", ns
+        )
+        assert found.findtext("vr:ObjectType", namespaces=ns) == "urn:etsi:019102:validationObject:timestamp"
+        status = "vr:ValidationReport/vr:SignatureValidationStatus/"
+        assert found.findtext(status + "vr:MainIndication", namespaces=ns) == f"urn:etsi:019102:mainindication:{main}"
+        assert found.findtext(status + "vr:SubIndication", namespaces=ns) == (
+            f"urn:etsi:019102:subindication:{sub}" if sub else None
+        )
+        assert (found.find("vr:POE", ns) is not None) == (sub is None)
