@@ -24,8 +24,11 @@ from pyhanko.sign.validation.status import StandardCMSSignatureStatus
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from core.clock import ensure_utc
+from verifier.archive import ValidationData, archive_verdicts, earliest_valid, validate_archive_tokens
 from verifier.baseline import Assessment, assess, summary
+from verifier.cades_archive import archive_tokens, certificate_values
 from verifier.common import (
+    ARCHIVE_POE_WARNING,
     PARSE_ERRORS,
     POE_RESOLVABLE,
     POE_WARNING,
@@ -38,6 +41,7 @@ from verifier.common import (
     timestamp_info,
     verdict_from_ades,
     verdict_from_status,
+    well_formed,
 )
 from verifier.detect import Part, check_der_nesting, cms_der
 from verifier.environment import VerificationEnvironment
@@ -177,7 +181,7 @@ def embedded_revocation(
                             )
     except PARSE_ERRORS:
         return [], []
-    return crls, ocsps
+    return well_formed(crls), well_formed(ocsps)
 
 
 def _structure_problem(signer: cms.SignerInfo) -> str | None:
@@ -293,8 +297,11 @@ def _cms_input(signed_data: cms.SignedData, env: VerificationEnvironment, detach
             if present(signed_data["certificates"])
             else []
         )
+        for signer in signed_data["signer_infos"]:
+            all_certs.extend(certificate_values(signer))
     except PARSE_ERRORS:
         all_certs = []
+    all_certs = well_formed(all_certs)
     crls, ocsps = embedded_revocation(signed_data)
     return _CMSInput(signed_data, env, coverage, attached, raw_digest, all_certs, crls, ocsps)
 
@@ -341,6 +348,7 @@ async def _validate_signer(shared: _CMSInput, index: int, signer: cms.SignerInfo
             Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, f"malformed signature ({type(exc).__name__})"
         )
         return _failure(one_signer, verdict, cert_info.signer_cert)
+    archive = await _archive_stamps(shared, signer)
     return await report_from_status(
         f"cms-{index}",
         fmt,
@@ -354,7 +362,15 @@ async def _validate_signer(shared: _CMSInput, index: int, signer: cms.SignerInfo
         ocsps=shared.ocsps,
         extra_warnings=tuple(_shape_warnings(fmt, assessment)),
         baseline=assessment.checks,
+        archive_stamps=tuple(archive),
     )
+
+
+async def _archive_stamps(shared: _CMSInput, signer: cms.SignerInfo) -> list[TimestampInfo]:
+    """The signer's archive-time-stamp-v3 tokens, validated (EN 319 122-1 §5.5.3, 319 102-1 §5.6.2)."""
+    tokens = archive_tokens(shared.signed_data, signer, shared.raw_digest)
+    data = ValidationData(shared.all_certs, shared.crls, shared.ocsps)
+    return await validate_archive_tokens(tokens, shared.env, data)
 
 
 async def report_from_status(
@@ -372,18 +388,23 @@ async def report_from_status(
     ocsps: list[asn1_ocsp.OCSPResponse] | None = None,
     baseline: tuple[LevelCheck, ...] = (),
     archive_poe: datetime | None = None,
+    archive_stamps: tuple[TimestampInfo, ...] = (),
 ) -> SignatureReport:
+    """The report of a pyHanko status; ``archive_stamps`` are the validated archive timestamps
+    (EN 319 102-1 §5.6.2: the earliest valid one is a proof of existence)."""
+    archive_poe = archive_poe or earliest_valid(archive_stamps)
     verdict, contexts, poe_warnings = await _signer_verdict(
         status, env, contexts, certs, crls or [], ocsps or [], archive_poe
     )
     extra_warnings = (*extra_warnings, *poe_warnings)
-    if extra_verdicts is not None and verdict.indication is not Indication.TOTAL_FAILED:
-        verdict = worst([verdict, *extra_verdicts()])
+    if verdict.indication is not Indication.TOTAL_FAILED:
+        verdict = worst([verdict, *(extra_verdicts() if extra_verdicts else []), *archive_verdicts(archive_stamps)])
     timestamps: list[TimestampInfo] = []
     if status.timestamp_validity is not None:
         timestamps.append(timestamp_info("signature", status.timestamp_validity))
     if status.content_timestamp_validity is not None:
         timestamps.append(timestamp_info("content", status.content_timestamp_validity))
+    timestamps.extend(archive_stamps)
     mechanism, digest = describe_mechanism(status)
     warnings = list(extra_warnings)
     if verdict.reason and verdict.indication is not Indication.TOTAL_PASSED:
@@ -431,12 +452,13 @@ async def _signer_verdict(
         # A consulted source that lists the certificate is the precise reason, whatever else
         # (missing revocation data in "require" mode) path validation reported.
         verdict = listing_verdict(listing)
-    poe = ensure_utc(status.timestamp_validity.timestamp) if has_valid_timestamp(status) else archive_poe  # type: ignore[union-attr]
+    signature_poe = has_valid_timestamp(status)
+    poe = ensure_utc(status.timestamp_validity.timestamp) if signature_poe else archive_poe  # type: ignore[union-attr]
     if verdict.sub_indication in POE_RESOLVABLE and poe is not None:
         later = await env.signer_valid_at(status.signing_cert, poe, certs, crls, ocsps)
         if later is not None and find_listing(later[1], env.trust.crls, poe) is None:
             verdict, (contexts, _path) = PASSED, later
-            warnings = (POE_WARNING,)
+            warnings = (POE_WARNING if signature_poe else ARCHIVE_POE_WARNING,)
         # Otherwise the proof of existence is not before the revocation: the indication stays
         # INDETERMINATE/REVOKED_NO_POE (EN 319 102-1 §5.5.4); it does not prove a later creation.
     return verdict, contexts, warnings

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from asn1crypto import core as asn1_core
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -38,6 +39,38 @@ PARSE_ERRORS: tuple[type[BaseException], ...] = (
     NotImplementedError,
     LookupError,
 )
+
+
+def well_formed(items: Iterable[Any]) -> list[Any]:
+    """The ASN.1 objects (embedded certificates, CRLs, OCSP responses) that parse completely:
+    asn1crypto parses lazily, so a broken field deep inside would otherwise fail later, inside the
+    path validator. Broken ones are left out (the document offers them; nothing requires them)."""
+    result = []
+    for item in items:
+        try:
+            _parse_used_parts(item)
+        except PARSE_ERRORS:
+            continue
+        result.append(item)
+    return result
+
+
+def _parse_used_parts(item: Any) -> None:
+    """Everything the validators read. An OCSP response's extensions are not: BDOC/DigiDoc
+    clients send a nonce that is not wrapped in an OCTET STRING (RFC 9654 §2.1 practice) and the
+    responder echoes it, which asn1crypto's nonce specification cannot parse."""
+    if isinstance(item, asn1_ocsp.OCSPResponse):
+        item["response_status"].native  # noqa: B018
+        if item["response_status"].native != "successful":
+            return
+        basic = item.basic_ocsp_response
+        data = basic["tbs_response_data"]
+        for name in ("responder_id", "produced_at", "responses"):
+            data[name].native  # noqa: B018
+        for name in ("signature_algorithm", "signature", "certs"):
+            basic[name].native  # noqa: B018
+        return
+    item.native  # noqa: B018
 
 
 def present(value: Any) -> bool:
@@ -156,6 +189,10 @@ POE_RESOLVABLE = frozenset(
     }
 )
 POE_WARNING = "the signing certificate was validated at the time of the signature timestamp (proof of existence)"
+ARCHIVE_POE_WARNING = (
+    "the signing certificate was validated at the time of an archive timestamp "
+    "(proof of existence, EN 319 102-1 §5.6.2)"
+)
 
 
 def has_valid_timestamp(status: Any) -> bool:

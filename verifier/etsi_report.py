@@ -4,7 +4,9 @@ One ``vr:SignatureValidationReport`` per signature: identifier, validation time 
 signature time, the signer's certificate, and the main and sub-indication as the URIs of
 TS 119 102-2 §5.1 (``urn:etsi:019102:mainindication:…``, ``urn:etsi:019102:subindication:…``).
 Certificates of the chains are validation objects (``vr:SignatureValidationObjects``) identified by
-their SHA-256 digest. The schema is kept in ``verifier/schemas`` (see its README for the sources).
+their SHA-256 digest; so is every timestamp (signature, content, archive, document), with its own
+status and, when it validated, its proof of existence, and the signature's
+``vr:SignatureAttributes`` point at them. The schema is kept in ``verifier/schemas`` (see its README for the sources).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from verifier.report import CertificateInfo, Indication, SignatureReport, ValidationReport
+from verifier.report import CertificateInfo, Indication, SignatureReport, TimestampInfo, ValidationReport
 
 VR = "http://uri.etsi.org/19102/v1.2.1#"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -28,6 +30,14 @@ _MAIN = {
 }
 _SUB = "urn:etsi:019102:subindication:"
 _CERTIFICATE = "urn:etsi:019102:validationObject:certificate"
+_TIMESTAMP = "urn:etsi:019102:validationObject:timestamp"
+# TS 119 102-2 §A: the signature attribute each kind of timestamp is reported under.
+_TIMESTAMP_ATTRIBUTE = {
+    "signature": "SignatureTimeStamp",
+    "content": "AllDataObjectsTimeStamp",
+    "archive": "ArchiveTimeStamp",
+    "document": "DocTimeStamp",
+}
 _POE_VALIDATION = "urn:etsi:019102:poetype:validation"
 _POE_PROVIDED = "urn:etsi:019102:poetype:provided"
 XML_REPORT_MEDIA_TYPE = "application/xml"
@@ -52,15 +62,56 @@ def to_etsi_xml(report: ValidationReport) -> bytes:
     """The report as a TS 119 102-2 ``vr:ValidationReport`` document (UTF-8)."""
     root = etree.Element(f"{{{VR}}}ValidationReport", nsmap={"vr": VR, "ds": DS})
     objects: dict[str, CertificateInfo] = {}
+    stamps: dict[str, tuple[SignatureReport, TimestampInfo]] = {}
     for index, signature in enumerate(report.signatures):
         for cert in signature.certificate_chain:
             objects.setdefault(_certificate_id(cert), cert)
+        for number, stamp in enumerate(signature.timestamps):
+            stamps[_timestamp_id(index, number)] = (signature, stamp)
         _signature_report(root, signature, index, report.validation_time)
-    if objects:
+    if objects or stamps:
         listing = _el(root, "SignatureValidationObjects")
         for object_id, cert in objects.items():
             _validation_object(listing, object_id, cert)
+        for object_id, (signature, stamp) in stamps.items():
+            _timestamp_object(listing, object_id, signature, stamp)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def _timestamp_id(signature_index: int, number: int) -> str:
+    return f"T-{signature_index}-{number}"
+
+
+def _timestamp_attributes(node: Any, signature: SignatureReport, index: int) -> None:
+    """``vr:SignatureAttributes``: each timestamp under its attribute, pointing at its object."""
+    dated = [(n, t) for n, t in enumerate(signature.timestamps) if t.time is not None]
+    if not dated:
+        return
+    attributes = _el(node, "SignatureAttributes")
+    for number, stamp in dated:
+        item = _el(attributes, _TIMESTAMP_ATTRIBUTE.get(stamp.kind, "SignatureTimeStamp"), Signed="false")
+        _el(item, "AttributeObject", VOReference=_timestamp_id(index, number))
+        _el(item, "TimeStampValue", _time(stamp.time))  # type: ignore[arg-type]
+
+
+def _timestamp_object(listing: Any, object_id: str, signature: SignatureReport, stamp: TimestampInfo) -> None:
+    """A timestamp as a validation object (TS 119 102-2 §4.4): the token's SHA-256 when known,
+    its proof of existence when it validated, and its own validation status."""
+    item = _el(listing, "ValidationObject", id=object_id)
+    _el(item, "ObjectType", _TIMESTAMP)
+    representation = _el(item, "ValidationObjectRepresentation")
+    if stamp.token_sha256:
+        _digest(representation, stamp.token_sha256)
+    else:
+        _el(representation, "URI", f"urn:sekap-trust:timestamp:{signature.id}:{stamp.kind}:{object_id}")
+    if stamp.indication is Indication.TOTAL_PASSED and stamp.time is not None:
+        poe = _el(item, "POE")
+        _el(poe, "POETime", _time(stamp.time))
+        _el(poe, "TypeOfProof", _POE_VALIDATION)
+    status = _el(_el(item, "ValidationReport"), "SignatureValidationStatus")
+    _el(status, "MainIndication", _MAIN[stamp.indication])
+    if stamp.sub_indication is not None:
+        _el(status, "SubIndication", _SUB + stamp.sub_indication.value)
 
 
 def _signature_report(root: Any, signature: SignatureReport, index: int, validation_time: datetime) -> None:
@@ -75,6 +126,7 @@ def _signature_report(root: Any, signature: SignatureReport, index: int, validat
     stamped = [t.time for t in signature.timestamps if t.indication is Indication.TOTAL_PASSED and t.time]
     _el(best, "POETime", _time(min(stamped) if stamped else validation_time))
     _el(best, "TypeOfProof", _POE_PROVIDED if stamped else _POE_VALIDATION)
+    _timestamp_attributes(node, signature, index)
     if signature.signer is not None and signature.certificate_chain:
         signer = _el(node, "SignerInformation")
         _el(signer, "SignerCertificate", VOReference=_certificate_id(signature.certificate_chain[0]))
@@ -89,12 +141,15 @@ def _signature_report(root: Any, signature: SignatureReport, index: int, validat
 def _validation_object(listing: Any, object_id: str, cert: CertificateInfo) -> None:
     item = _el(listing, "ValidationObject", id=object_id)
     _el(item, "ObjectType", _CERTIFICATE)
-    representation = _el(item, "ValidationObjectRepresentation")
+    _digest(_el(item, "ValidationObjectRepresentation"), cert.fingerprint_sha256)
+
+
+def _digest(representation: Any, sha256_hex: str) -> None:
     digest = _el(representation, "DigestAlgAndValue")
     method = etree.SubElement(digest, f"{{{DS}}}DigestMethod")
     method.set("Algorithm", _SHA256)
     value = etree.SubElement(digest, f"{{{DS}}}DigestValue")
-    value.text = base64.b64encode(bytes.fromhex(cert.fingerprint_sha256.replace(":", ""))).decode("ascii")
+    value.text = base64.b64encode(bytes.fromhex(sha256_hex.replace(":", ""))).decode("ascii")
 
 
 class _LocalSchemas(etree.Resolver):  # type: ignore[misc]

@@ -215,6 +215,10 @@ def _evidence(indication: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]
                     "indication": indication,
                     "sub_indication": sub,
                     "tsa": opt_text,
+                    "token_sha256": {
+                        "type": ["string", "null"],
+                        "description": "SHA-256 of the DER timestamp token (archive timestamps)",
+                    },
                 },
             },
         },

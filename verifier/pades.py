@@ -22,7 +22,14 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from verifier.baseline import Assessment, assess, summary
 from verifier.cades import report_from_status
-from verifier.common import PARSE_ERRORS, present, signer_identity, timestamp_info, verdict_from_ades
+from verifier.common import (
+    PARSE_ERRORS,
+    present,
+    signer_identity,
+    timestamp_info,
+    verdict_from_ades,
+    well_formed,
+)
 from verifier.environment import VerificationEnvironment
 from verifier.errors import UnparseableDocumentError
 from verifier.policy import SIGNER_KEY_USAGE
@@ -64,7 +71,7 @@ def _dss(
                 bucket.append(kind.load(ref.get_object().data))  # type: ignore[attr-defined]
     except PDF_ERRORS:
         return [], [], []
-    return certs, crls, ocsps
+    return well_formed(certs), well_formed(crls), well_formed(ocsps)
 
 
 def _is_last_revision(sig: Any) -> bool:

@@ -130,6 +130,7 @@ class TimestampInfo:
     indication: Indication
     sub_indication: SubIndication | None = None
     tsa: str | None = None
+    token_sha256: str | None = None  # of the DER token (archive timestamps; the XML report's object id)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import re
 from datetime import datetime
@@ -16,11 +17,13 @@ from typing import Any
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree  # type: ignore[import-untyped]
 
 from core.clock import ensure_utc
+from verifier.common import well_formed
 from verifier.errors import UnparseableDocumentError
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -31,6 +34,7 @@ SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 _C14N_EXCLUSIVE = "http://www.w3.org/2001/10/xml-exc-c14n#"
 _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 MAX_CANDIDATE_CERTS = 5
+MAX_VALIDATION_CERTS = 64
 _DER = Encoding.DER
 _QP = "ds:Object/xades:QualifyingProperties/"
 _SSP = _QP + "xades:SignedProperties/xades:SignedSignatureProperties/"
@@ -173,21 +177,34 @@ def claimed_time(signature: etree._Element) -> datetime | None:
         return None
 
 
+def certificate_values(signature: etree._Element) -> list[asn1_x509.Certificate]:
+    """xades:CertificateValues (EN 319 132-1 §5.4.1): certificates offered as validation data."""
+    found = []
+    for node in signature.iterfind(_USP + "xades:CertificateValues/xades:EncapsulatedX509Certificate", NS):
+        try:
+            cert = asn1_x509.Certificate.load(base64.b64decode("".join((node.text or "").split()), validate=True))
+            cert.native  # noqa: B018 - a broken certificate is skipped here, not deep in path building
+        except (ValueError, TypeError, binascii.Error):
+            continue
+        found.append(cert)
+        if len(found) >= MAX_VALIDATION_CERTS:
+            break
+    return found
+
+
 def embedded_revocation(
     signature: etree._Element,
 ) -> tuple[list[asn1_crl.CertificateList], list[asn1_ocsp.OCSPResponse]]:
+    """xades:RevocationValues (EN 319 132-1 §5.4.2); entries that do not parse are left out."""
     crls, ocsps = [], []
-    base = "ds:Object/xades:QualifyingProperties/xades:UnsignedProperties/xades:UnsignedSignatureProperties/"
-    try:
-        for node in signature.iterfind(base + "xades:RevocationValues/xades:CRLValues/xades:EncapsulatedCRLValue", NS):
+    base = _USP + "xades:RevocationValues/"
+    for node in signature.iterfind(base + "xades:CRLValues/xades:EncapsulatedCRLValue", NS):
+        with contextlib.suppress(ValueError, TypeError, binascii.Error):
             crls.append(asn1_crl.CertificateList.load(base64.b64decode("".join((node.text or "").split()))))
-        for node in signature.iterfind(
-            base + "xades:RevocationValues/xades:OCSPValues/xades:EncapsulatedOCSPValue", NS
-        ):
+    for node in signature.iterfind(base + "xades:OCSPValues/xades:EncapsulatedOCSPValue", NS):
+        with contextlib.suppress(ValueError, TypeError, binascii.Error):
             ocsps.append(asn1_ocsp.OCSPResponse.load(base64.b64decode("".join((node.text or "").split()))))
-    except (ValueError, binascii.Error):
-        return [], []
-    return crls, ocsps
+    return well_formed(crls[:MAX_VALIDATION_CERTS]), well_formed(ocsps[:MAX_VALIDATION_CERTS])
 
 
 def standalone(node: Any) -> Any:

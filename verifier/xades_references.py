@@ -112,8 +112,11 @@ def crypto_verify(
     moment: datetime,
     xades: bool,
     index: int = 0,
+    reference_octets: list[bytes] | None = None,
 ) -> tuple[x509.Certificate | None, Verdict]:
-    """Try the candidate certificates with signxml; returns (signer, verdict)."""
+    """Try the candidate certificates with signxml; returns (signer, verdict). When the signature
+    verifies, ``reference_octets`` receives, per ds:Reference in order, the octets its digest was
+    computed over (what an archive timestamp covers, EN 319 132-1 §5.5.2.2)."""
     if not candidates:
         return None, Verdict(
             Indication.INDETERMINATE,
@@ -123,7 +126,7 @@ def crypto_verify(
     parts = {p.label: p.data for p in detached}
     last = Verdict(Indication.TOTAL_FAILED, SubIndication.SIG_CRYPTO_FAILURE, "no certificate verifies the signature")
     for cert in candidates:
-        verdict, final = _try_certificate(data_root, signature, cert, parts.get, moment, xades, index)
+        verdict, final = _try_certificate(data_root, signature, cert, parts.get, moment, xades, index, reference_octets)
         if final:
             return cert, verdict or last
         last = verdict or last
@@ -138,6 +141,7 @@ def _try_certificate(
     moment: datetime,
     xades: bool,
     index: int,
+    reference_octets: list[bytes] | None = None,
 ) -> tuple[Verdict | None, bool]:
     """(verdict, final): final when this certificate decides; otherwise the next one is tried."""
     location = "./" if data_root is signature else ".//"
@@ -150,7 +154,11 @@ def _try_certificate(
     verifier = kind()
     verifier.target_index = index
     try:
-        verifier.verify(data_root, x509_cert=cert, expect_config=config, uri_resolver=resolve, parser=hardened_parser())
+        results = verifier.verify(
+            data_root, x509_cert=cert, expect_config=config, uri_resolver=resolve, parser=hardened_parser()
+        )
+        if reference_octets is not None:
+            reference_octets[:] = [r.signed_data for r in (results if isinstance(results, list) else [results])]
         return PASSED, True
     except InvalidDigest as exc:
         if "certificate digest" in str(exc).lower():

@@ -23,8 +23,10 @@ from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
+from verifier.archive import ValidationData, archive_verdicts, earliest_valid, validate_archive_tokens
 from verifier.baseline import Assessment, assess, summary
 from verifier.common import (
+    ARCHIVE_POE_WARNING,
     PARSE_ERRORS,
     POE_RESOLVABLE,
     POE_WARNING,
@@ -38,10 +40,12 @@ from verifier.listed import find_listing
 from verifier.paths import PathOutcome, validate_certificate_path
 from verifier.policy import MIN_RSA_BITS, VerificationContexts
 from verifier.report import PASSED, Coverage, Indication, SignatureReport, SubIndication, TimestampInfo, Verdict
+from verifier.xades_archive import archive_tokens
 from verifier.xades_parsing import (
     NS,
     algorithm_of,
     candidate_certificates,
+    certificate_values,
     claimed_time,
     embedded_revocation,
     find_signatures,
@@ -99,7 +103,8 @@ async def _validate_signature(
     candidates = candidate_certificates(signature)
     weak = algorithm_check(signature)
     xades = shape.format == "XAdES"
-    cert, verdict = crypto_verify(root, signature, candidates, detached, env.moment, xades, index)
+    octets: list[bytes] = []
+    cert, verdict = crypto_verify(root, signature, candidates, detached, env.moment, xades, index, octets)
     outcome.verdict = weak or verdict
     if outcome.verdict.indication is Indication.TOTAL_FAILED or cert is None or weak is not None:
         describe_only(signature, outcome)
@@ -115,7 +120,7 @@ async def _validate_signature(
                 f"RSA key of {key.key_size} bits",
             )
         )
-    chain, stamps, evidence = await _validate_path(signature, cert, candidates, env, outcome)
+    chain, stamps, evidence = await _validate_path(signature, cert, candidates, env, outcome, octets)
     return _report(sig_id, shape, outcome, cert, signature, chain, stamps, evidence)
 
 
@@ -136,21 +141,29 @@ async def _validate_path(
     candidates: list[x509.Certificate],
     env: VerificationEnvironment,
     outcome: Outcome,
+    reference_octets: list[bytes],
 ) -> tuple[tuple[Any, ...], tuple[TimestampInfo, ...], tuple[Any, ...]]:
-    """EN 319 102-1 §5.2.6 path validation with POE from signature timestamps (§5.5.4);
+    """EN 319 102-1 §5.2.6 path validation with POE from signature timestamps (§5.5.4) or archive
+    timestamps (§5.6.2), the embedded CertificateValues and RevocationValues as validation data;
     returns (certificate chain, timestamps, revocation evidence) for the report."""
     chain_certs = [asn1_x509.Certificate.load(c.public_bytes(_DER)) for c in candidates]
+    chain_certs += certificate_values(signature)
     crls, ocsps = embedded_revocation(signature)
     contexts = env.contexts(other_certs=chain_certs, crls=crls, ocsps=ocsps)
     signer = _Signer(asn1_x509.Certificate.load(cert.public_bytes(_DER)), chain_certs, crls, ocsps, contexts)
     stamps = await _timestamps(signature, contexts)
+    archive = await validate_archive_tokens(
+        archive_tokens(signature, reference_octets), env, ValidationData(chain_certs, crls, ocsps)
+    )
     checked = await validate_certificate_path(signer.cert, contexts.signer, env.trust, env.moment)
     path = checked.path
-    trust, later = await _with_poe(checked, signer, stamps, env)
+    trust, later, warning = await _with_poe(checked, signer, stamps, archive, env)
     if later is not None:
         contexts, path = later
-        outcome.warnings.append(POE_WARNING)
+        outcome.warnings.append(warning)
     outcome.add(trust)
+    for problem in archive_verdicts(archive):
+        outcome.add(problem)
     if any(not ok for _, ok in stamps):
         outcome.add(
             Verdict(
@@ -163,24 +176,30 @@ async def _validate_path(
         chain = tuple(certificate_info(c) for c in reversed(list(path.iter_certs(include_root=True))))
     else:
         chain = tuple(certificate_info(c) for c in candidates)
-    return chain, tuple(ts for ts, _ in stamps), env.evidence(contexts)
+    return chain, (*(ts for ts, _ in stamps), *archive), env.evidence(contexts)
 
 
 async def _with_poe(
-    checked: PathOutcome, signer: _Signer, stamps: list[tuple[TimestampInfo, bool]], env: VerificationEnvironment
-) -> tuple[Verdict, Any]:
-    """The path verdict and, when a valid signature timestamp proves existence at a time the
-    signer was still valid (EN 319 102-1 §5.5.4), PASSED with the (contexts, path) at that time."""
+    checked: PathOutcome,
+    signer: _Signer,
+    stamps: list[tuple[TimestampInfo, bool]],
+    archive: list[TimestampInfo],
+    env: VerificationEnvironment,
+) -> tuple[Verdict, Any, str]:
+    """The path verdict and, when a valid signature timestamp (EN 319 102-1 §5.5.4) or else a
+    valid archive timestamp (§5.6.2) proves existence at a time the signer was still valid,
+    PASSED with the (contexts, path) at that time and the warning saying which proof it was."""
     valid_stamps = [ts.time for ts, ok in stamps if ok and ts.time is not None]
-    if checked.verdict.sub_indication not in POE_RESOLVABLE or not valid_stamps:
-        return checked.verdict, None
-    poe = min(valid_stamps)
+    poe = min(valid_stamps) if valid_stamps else earliest_valid(archive)
+    warning = POE_WARNING if valid_stamps else ARCHIVE_POE_WARNING
+    if checked.verdict.sub_indication not in POE_RESOLVABLE or poe is None:
+        return checked.verdict, None, warning
     if checked.listing is not None and poe >= checked.listing.revoked_at:
-        return checked.verdict, None
+        return checked.verdict, None, warning
     later = await env.signer_valid_at(signer.cert, poe, signer.chain_certs, signer.crls, signer.ocsps)
     if later is not None and find_listing(later[1], env.trust.crls, poe) is None:
-        return PASSED, later
-    return checked.verdict, None
+        return PASSED, later, warning
+    return checked.verdict, None, warning
 
 
 async def _timestamps(signature: etree._Element, env_contexts: Any) -> list[tuple[TimestampInfo, bool]]:
