@@ -41,7 +41,7 @@ from ca.requests import SubjectIdentity, check_public_key, load_csr, validate_su
 from ca.serials import new_serial, to_hex
 from ca.settings import CASettings
 from ca.x509util import fingerprint, key_hash_sha1
-from core import audit
+from core import audit, events
 from core.clock import Clock
 from core.db import atomic
 from core.errors import ValidationError
@@ -420,6 +420,7 @@ class IssuancePipeline:
                     "subject_ref": plan.subject_ref,
                 },
             )
+        events.emit(events.CERTIFICATE_ISSUED, issuer=plan.issuer_row.name, profile=plan.profile_name)
         return IssuedCertificate(
             row.serial,
             plan.issuer_row.name,

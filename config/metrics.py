@@ -16,11 +16,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import falcon
 
-from config.runtime import Runtime
+from core import events
+
+if TYPE_CHECKING:  # config.runtime imports the protocol lane, which imports this module
+    from config.runtime import Runtime
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -56,6 +59,30 @@ class _Instruments:
             "sekap_http_request_seconds", "HTTP request latency by route template", ["route"], buckets=LATENCY_BUCKETS
         )
         self.job_runs = Counter("sekap_job_runs_total", "periodic job runs", ["job", "outcome"])
+        self.ocsp_cache = Counter(
+            "sekap_ocsp_cache_total",
+            "OCSP answers by pre-signed cache outcome (hit; miss: signed live; bypass: not cacheable)",
+            ["outcome"],
+        )
+        self.tsa_tokens = Counter("sekap_tsa_tokens_total", "time-stamp tokens issued and recorded", ["policy"])
+        self.issued = Counter("sekap_certificates_issued_total", "certificates issued", ["issuer", "profile"])
+        # Bound children: labels() costs a dict lookup and a lock per call, too much for /ocsp.
+        self.ocsp_hit = self.ocsp_cache.labels(outcome="hit")
+        self.ocsp_miss = self.ocsp_cache.labels(outcome="miss")
+        self.ocsp_bypass = self.ocsp_cache.labels(outcome="bypass")
+        self._lane: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def lane(self, path: str, code: int) -> tuple[Any, Any]:
+        """The request counter and latency histogram children of a protocol-lane answer."""
+        key = (path, code)
+        found = self._lane.get(key)
+        if found is None:
+            found = (
+                self.requests.labels(route=path, method="POST", status=str(code)),
+                self.latency.labels(route=path),
+            )
+            self._lane[key] = found
+        return found
 
 
 _instruments: _Instruments | None = None
@@ -70,6 +97,31 @@ def instruments() -> _Instruments:
             if _instruments is None:
                 _instruments = _Instruments()
     return _instruments
+
+
+def on_event(name: str, fields: dict[str, Any]) -> None:
+    """The :mod:`core.events` subscriber for what the services count."""
+    if name == events.OCSP_CACHE:
+        m = instruments()
+        outcome = fields.get("outcome")
+        (m.ocsp_hit if outcome == "hit" else m.ocsp_miss if outcome == "miss" else m.ocsp_bypass).inc()
+    elif name == events.TIMESTAMP_ISSUED:
+        instruments().tsa_tokens.labels(policy=str(fields.get("policy", ""))).inc()
+    elif name == events.CERTIFICATE_ISSUED:
+        instruments().issued.labels(issuer=str(fields.get("issuer", "")), profile=str(fields.get("profile", ""))).inc()
+
+
+def install() -> None:
+    """Count the services' events (``create_app`` and the jobs loop call this)."""
+    events.subscribe(on_event)
+
+
+def record_lane(path: str, code: int, seconds: float) -> None:
+    """A request answered on the protocol lane (``POST /ocsp``, ``POST /tsa``), which bypasses
+    falcon and so :class:`MetricsMiddleware`: counted under the same metric, route = the path."""
+    counter, histogram = instruments().lane(path, code)
+    counter.inc()
+    histogram.observe(seconds)
 
 
 def record_job(name: str, failed: bool) -> None:
