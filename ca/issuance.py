@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from ca import profile_control
 from ca.errors import AuthorityNotFoundError, KeyPolicyError, LintError, ProfileNotFoundError, SigningIntegrityError
 from ca.hierarchy import authority, load_certificate
 from ca.lint import lint_certificate
@@ -214,9 +215,11 @@ class IssuancePipeline:
 
     def _profile(self, name: str | None) -> ProfileSettings:
         try:
-            return self.settings.profile(name)
+            profile = self.settings.profile(name)
         except KeyError:
             raise ProfileNotFoundError(str(name)) from None
+        profile_control.check(name or self.settings.default_profile, profile)  # dual control
+        return profile
 
     def _issuer(self, name: str | None) -> Authority:
         row = authority(name or self.settings.issuing.name)

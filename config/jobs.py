@@ -105,6 +105,7 @@ def _all_jobs() -> list[Job]:
         # Checks every minute; seals when audit.seal_interval_seconds have passed since the last seal.
         Job("audit.seal", 60, audit.seal_job),
         Job("ca.reconcile", 300, ca.reconcile_job),
+        Job("approvals.expire", 300, audit.expire_approvals_job),
     ]
 
 

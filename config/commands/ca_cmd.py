@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ca import hierarchy
+from ca import hierarchy, profile_control
 from ca.crl import CRLPublisher
 from ca.hierarchy import Ceremony, hierarchy_exists
 from config.commands.context import CommandContext
@@ -39,6 +39,8 @@ def cmd_init(args: argparse.Namespace, ctx: CommandContext) -> int:
     ctx.print(
         f"Key ceremony completed at {ctx.runtime.clock.now().isoformat()} (key store: {settings.keystore.backend})"
     )
+    if not profile_control.approved_digests():  # from now on a profile changes under dual control
+        profile_control.pin_configured(settings.ca.profiles, ctx.runtime.clock, actor=ctx.actor)
     for step in steps:
         ctx.print(f"  {step.role:8} {step.name}")
         ctx.print(f"           subject     {step.subject}")
