@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def application(server: str = "gunicorn") -> WSGIApp:
-    from config import system_audit
+    from config import metrics, system_audit
     from config.app import create_app
     from config.logging_setup import configure_logging
     from config.settings import load_settings
@@ -24,6 +24,7 @@ def application(server: str = "gunicorn") -> WSGIApp:
     configure_logging(settings.logging)
     app = create_app(settings)
     system_audit.process_started("web-worker", server)  # issue 15: worker start and stop audited
+    metrics.flush_at_exit()
     # The app and the modules it loaded live as long as the worker: out of the collector's sight.
     # A stopping gunicorn worker otherwise spent about 3 s in the interpreter's final collections
     # over that graph (py-spy: gc_collect_main), so Ctrl-C took the whole graceful timeout.
