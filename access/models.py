@@ -11,6 +11,8 @@ import peewee as pw
 from core.db import BaseModel, UTCDateTimeField
 
 ROLES = ("ra_officer", "ra_admin", "ca_admin", "auditor")
+# Granting one of these needs the approval of other administrators (issue 15 item 7: dual control).
+ADMINISTRATOR_ROLES = frozenset({"ra_admin", "ca_admin"})
 SCOPES = ("applications", "citizens", "verify", "receipts")
 
 

@@ -58,6 +58,17 @@ def _instance(tmp: Path, port: int) -> dict[str, str]:
     cli = [str(BIN / "sekap-trust")]
     subprocess.run([*cli, "demo", "prepare"], env=env, check=True, capture_output=True)
     for n in range(USERS_MAX):
+        # ca_admin is granted under dual control: one administrator proposes, another approves.
+        grant = subprocess.run(
+            [*cli, "officer", "grant-role", "--username", f"bench.admin{n}", "--role", "ca_admin"],
+            env=dict(env, LOGNAME="bench-proposer"),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        request_id = grant.stdout.split()[2]
+        approver = dict(env, LOGNAME="bench-approver")
+        subprocess.run([*cli, "approvals", "approve", request_id], env=approver, check=True, capture_output=True)
         subprocess.run(
             [
                 *cli,
@@ -67,6 +78,8 @@ def _instance(tmp: Path, port: int) -> dict[str, str]:
                 f"bench.admin{n}",
                 "--role",
                 "ca_admin",
+                "--approval",
+                request_id,
                 "--password-file",
                 str(tmp / "password"),
             ],

@@ -89,6 +89,17 @@ class ProfileNotFoundError(CAError, ValidationError):
         self.name = name
 
 
+class ProfileNotApprovedError(CAError, ConflictError):
+    """The configured profile differs from its approved content (dual control): nothing is
+    issued with it until other administrators approve the change (``sekap-trust profile``)."""
+
+    code = "profile_not_approved"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"certificate profile {name!r} was changed without approval (sekap-trust profile propose)")
+        self.name = name
+
+
 class LintError(CAError, ValidationError):
     """pkilint found ERROR-level problems in the to-be-signed certificate; nothing was signed."""
 

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from ca import profile_control
 from ca.errors import AuthorityNotFoundError, KeyPolicyError, LintError, ProfileNotFoundError, SigningIntegrityError
 from ca.hierarchy import authority, load_certificate
 from ca.lint import lint_certificate
@@ -41,7 +42,7 @@ from ca.requests import SubjectIdentity, check_public_key, load_csr, validate_su
 from ca.serials import new_serial, to_hex
 from ca.settings import CASettings
 from ca.x509util import fingerprint, key_hash_sha1
-from core import audit
+from core import audit, events
 from core.clock import Clock
 from core.db import atomic
 from core.errors import ValidationError
@@ -214,9 +215,11 @@ class IssuancePipeline:
 
     def _profile(self, name: str | None) -> ProfileSettings:
         try:
-            return self.settings.profile(name)
+            profile = self.settings.profile(name)
         except KeyError:
             raise ProfileNotFoundError(str(name)) from None
+        profile_control.check(name or self.settings.default_profile, profile)  # dual control
+        return profile
 
     def _issuer(self, name: str | None) -> Authority:
         row = authority(name or self.settings.issuing.name)
@@ -420,6 +423,7 @@ class IssuancePipeline:
                     "subject_ref": plan.subject_ref,
                 },
             )
+        events.emit(events.CERTIFICATE_ISSUED, issuer=plan.issuer_row.name, profile=plan.profile_name)
         return IssuedCertificate(
             row.serial,
             plan.issuer_row.name,

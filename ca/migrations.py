@@ -5,7 +5,16 @@ from __future__ import annotations
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
-from ca.models import CRL, Authority, BulkRevocation, BulkRevocationItem, Certificate, CRLCounter, StatusCounter
+from ca.models import (
+    CRL,
+    Authority,
+    BulkRevocation,
+    BulkRevocationItem,
+    Certificate,
+    CRLCounter,
+    ProfileApproval,
+    StatusCounter,
+)
 from core.migrations import Migration, create_tables
 
 
@@ -35,4 +44,5 @@ MIGRATIONS = [
     Migration("ca", 2, "certificate subject reference, CRLs", _subject_ref_and_crls),
     Migration("ca", 3, "status change counter", _status_counter),
     Migration("ca", 4, "bulk revocation", create_tables(BulkRevocation, BulkRevocationItem)),
+    Migration("ca", 5, "approved certificate profiles (dual control)", create_tables(ProfileApproval)),
 ]

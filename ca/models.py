@@ -158,6 +158,20 @@ class BulkRevocationItem(BaseModel):
         indexes = ((("bulk", "done", "id"), False), (("bulk", "certificate"), True))
 
 
+class ProfileApproval(BaseModel):
+    """The approved content (SHA-256 of its canonical settings) of each certificate profile:
+    issuance refuses a configured profile that differs (ca.profile_control, dual control)."""
+
+    name = pw.CharField(max_length=40, unique=True)
+    sha256 = pw.CharField(max_length=64)
+    approval_id = pw.IntegerField(null=True)  # none: pinned when the hierarchy was created
+    approved_at = UTCDateTimeField()
+    approved_by = pw.CharField(max_length=200)
+
+    class Meta:
+        table_name = "ca_profile_approval"
+
+
 MODELS: tuple[type[pw.Model], ...] = (
     Authority,
     Certificate,
@@ -166,4 +180,5 @@ MODELS: tuple[type[pw.Model], ...] = (
     CRL,
     BulkRevocation,
     BulkRevocationItem,
+    ProfileApproval,
 )

@@ -8,7 +8,7 @@ from typing import Any
 import peewee as pw
 
 from access.middleware import AuthenticationMiddleware
-from config import http_errors
+from config import http_errors, metrics, system_audit
 from config.health import HealthResource, ReadinessResource
 from config.metrics import MetricsMiddleware, MetricsResource
 from config.middleware import BodyLimitMiddleware, DatabaseMiddleware, RequestIdMiddleware
@@ -43,6 +43,8 @@ def create_app(
         raise ConfigurationError("server.services", f"unknown service(s) {unknown}; available: {sorted(MOUNTS)}")
     core_db.bind(database if database is not None else core_db.open_database(settings.database.url))
     runtime = Runtime(settings, clock or SystemClock(), key_store)
+    system_audit.install(runtime.clock)
+    metrics.install()
     middleware: list[Any] = [
         MetricsMiddleware(),
         RequestIdMiddleware(),

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from config import metrics
+from config import metrics, system_audit
 from config.runtime import Runtime
 from core import db as core_db
 
@@ -50,8 +50,11 @@ def _run(job: Job, runtime: Runtime) -> str:
     except Exception as exc:  # a failing job must not stop the others; it is logged and retried
         logger.exception("job %s failed", job.name)
         metrics.record_job(job.name, failed=True)
+        if core_db.is_unavailable(exc):
+            core_db.forget_connections()  # reported, and audited once the database is back
         return f"failed: {type(exc).__name__}"
     metrics.record_job(job.name, failed=False)
+    system_audit.flush()
     logger.info(
         "job %s: %s", job.name, summary, extra={"job": job.name, "seconds": round(time.monotonic() - started, 3)}
     )
@@ -60,6 +63,8 @@ def _run(job: Job, runtime: Runtime) -> str:
 
 def loop(runtime: Runtime, stop: threading.Event | None = None, tick_seconds: float = 1.0) -> None:
     stop = stop or threading.Event()
+    system_audit.install(runtime.clock)  # key store and database events of this process
+    metrics.install()
     due = dict.fromkeys(JOBS, 0.0)
     while not stop.is_set():
         now = time.monotonic()
@@ -100,6 +105,7 @@ def _all_jobs() -> list[Job]:
         # Checks every minute; seals when audit.seal_interval_seconds have passed since the last seal.
         Job("audit.seal", 60, audit.seal_job),
         Job("ca.reconcile", 300, ca.reconcile_job),
+        Job("approvals.expire", 300, audit.expire_approvals_job),
     ]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import falcon
 
+from config import system_audit
 from config.http_errors import RETRY_AFTER_SECONDS
 from config.logging_setup import ACCESS_LOG
 from core.db import database
@@ -39,7 +40,11 @@ _kept = threading.local()
 
 
 def release_connection(*, failed: bool = False) -> None:
-    """End of a request: keep this thread's connection (if a query opened one) or return it."""
+    """End of a request: write any system audit records waiting (after a request that went
+    well: the database is there), then keep this thread's connection (if a query opened one) or
+    return it."""
+    if not failed:
+        system_audit.flush()
     if database.is_closed():
         _kept.since = None
         return

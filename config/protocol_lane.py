@@ -11,8 +11,9 @@ Every other request (GET ``/ocsp/...``, other methods on these paths, every REST
 through falcon as before.
 
 What the middleware does for every request is done here too, with the same helpers: the request
-id (header in, context variable, ``X-Request-ID`` out), the access line, and the database
-connection kept for the thread's next request or returned to the pool after a failure.
+id (header in, context variable, ``X-Request-ID`` out), the access line, the request counter and
+latency histogram of ``/metrics`` (route = the path), and the database connection kept for the
+thread's next request or returned to the pool after a failure.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import falcon
 
+from config import metrics
 from config.http_errors import RETRY_AFTER_SECONDS
 from config.logging_setup import ACCESS_LOG
 from config.middleware import release_connection, request_id_for
@@ -75,11 +77,12 @@ class App(falcon.App):  # type: ignore[type-arg]
         if env.get("REQUEST_METHOD") == "POST":
             path = env.get("PATH_INFO", "")
             # Like falcon here (strip_url_path_trailing_slash): "/ocsp/" is "/ocsp".
-            endpoint = self._post_endpoints.get(path[:-1] if len(path) > 1 and path.endswith("/") else path)
+            route = path[:-1] if len(path) > 1 and path.endswith("/") else path
+            endpoint = self._post_endpoints.get(route)
             if endpoint is not None:
                 raw = env.get("CONTENT_LENGTH") or ""
                 length = int(raw) if raw.isascii() and raw.isdigit() else None
-                return self._answer(endpoint, length, env, start_response)
+                return self._answer(endpoint, route, length, env, start_response)
         elif env.get("REQUEST_METHOD") == "OPTIONS" and self.post_endpoint(env.get("PATH_INFO", "").rstrip("/")):
             # falcon's Allow lists the route's responders; POST is answered here, not by one of them.
             def start_with_post(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -90,7 +93,12 @@ class App(falcon.App):  # type: ignore[type-arg]
         return super().__call__(env, start_response)
 
     def _answer(
-        self, endpoint: PostEndpoint, length: int | None, env: WSGIEnvironment, start_response: StartResponse
+        self,
+        endpoint: PostEndpoint,
+        route: str,
+        length: int | None,
+        env: WSGIEnvironment,
+        start_response: StartResponse,
     ) -> Iterable[bytes]:
         started = time.perf_counter()
         rid = request_id_for(env.get("HTTP_X_REQUEST_ID"))
@@ -125,9 +133,9 @@ class App(falcon.App):  # type: ignore[type-arg]
             if code == 503:  # tryLater / systemFailure: RFC 9110 §10.2.3
                 headers.append(("Retry-After", str(RETRY_AFTER_SECONDS)))
             start_response(status, headers)
-            ACCESS_LOG.write(
-                "POST", env.get("PATH_INFO", ""), status, round((time.perf_counter() - started) * 1000, 2), rid
-            )
+            elapsed = time.perf_counter() - started
+            ACCESS_LOG.write("POST", env.get("PATH_INFO", ""), status, round(elapsed * 1000, 2), rid)
+            metrics.record_lane(route, code, elapsed)
             return [body]
         finally:
             request_id.reset(token)

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from config.runtime import WSGIApp
 
 
-def application() -> WSGIApp:
+def application(server: str = "gunicorn") -> WSGIApp:
+    from config import metrics, system_audit
     from config.app import create_app
     from config.logging_setup import configure_logging
     from config.settings import load_settings
@@ -22,6 +23,8 @@ def application() -> WSGIApp:
     settings = load_settings()
     configure_logging(settings.logging)
     app = create_app(settings)
+    system_audit.process_started("web-worker", server)  # issue 15: worker start and stop audited
+    metrics.flush_at_exit()
     # The app and the modules it loaded live as long as the worker: out of the collector's sight.
     # A stopping gunicorn worker otherwise spent about 3 s in the interpreter's final collections
     # over that graph (py-spy: gc_collect_main), so Ctrl-C took the whole graceful timeout.
@@ -38,4 +41,4 @@ def granian_application() -> WSGIApp:
     dispositions it simply ends: it has no request to finish yet."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    return application()
+    return application("granian")

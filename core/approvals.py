@@ -23,7 +23,7 @@ from core.db import BaseModel, JSONField, UTCDateTimeField, atomic, lock_row
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 
 DEFAULT_TTL = timedelta(hours=24)
-STATES = ("pending", "executed", "cancelled")
+STATES = ("pending", "executed", "cancelled", "expired")
 
 
 class ApprovalRequest(BaseModel):
@@ -197,6 +197,35 @@ def consume(clock: Clock, request_id: int, kind: str, *, actor: str) -> Approval
             details={"kind": kind, "payload_sha256": row.payload_sha256},
         )
     return row
+
+
+def expire(clock: Clock) -> int:
+    """Mark every pending request past its expiry ``expired``, each with its audit record in the
+    same transaction (a job runs this); the number expired. An expired request never runs:
+    :func:`check_approved` refuses it whether or not this ran."""
+    now = clock.now()
+    count = 0
+    due = ApprovalRequest.select(ApprovalRequest.id).where(
+        (ApprovalRequest.state == "pending") & (ApprovalRequest.expires_at <= now)
+    )
+    for request_id in [int(r.id) for r in due]:
+        with atomic():
+            row = _locked(request_id)
+            if row.state != "pending" or row.expires_at > now:
+                continue
+            votes = ApprovalVote.select().where(ApprovalVote.request == row).count()
+            row.state = "expired"
+            row.save()
+            audit.record(
+                clock,
+                actor="system:jobs",
+                action="approval.expire",
+                object_type="approval_request",
+                object_id=row.id,
+                details={"kind": row.kind, "payload_sha256": row.payload_sha256, "approvals": votes},
+            )
+            count += 1
+    return count
 
 
 def pending_requests(clock: Clock) -> list[ApprovalStatus]:

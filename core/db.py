@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlparse
 import peewee as pw
 from playhouse.pool import MaxConnectionsExceeded, PooledDatabase, PooledPostgresqlDatabase, PooledSqliteDatabase
 
+from core import events
 from core.clock import from_db, to_db
 from core.errors import ConfigurationError
 
@@ -238,9 +239,16 @@ def _psycopg2_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError)
 
 
+def report_unavailable() -> None:
+    """Tell the subscribers of :mod:`core.events` that the database was found unavailable (the
+    composition root audits the outage once the database is back)."""
+    events.emit(events.DATABASE_UNAVAILABLE)
+
+
 def forget_connections() -> None:
     """After the database was found unavailable: return this thread's connection and close the
     pool's idle ones, so that once the database is back no request gets a dead connection."""
+    report_unavailable()
     if database.obj is None:
         return
     try:

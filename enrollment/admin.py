@@ -16,6 +16,7 @@ from core.clock import Clock
 from core.db import atomic
 from core.errors import FieldError, ValidationError
 from core.identifiers import IdentifierError, validate_postal_code, validate_teryt_terc
+from enrollment import role_grants
 from enrollment.errors import AlreadyExistsError, NotFoundInEnrollmentError
 from enrollment.models import Agreement, CertificationPoint, OfficerPoint
 from enrollment.settings import EnrollmentSettings
@@ -88,8 +89,17 @@ class Administration:
 
     # -- officers (accounts are access's; the points they serve are ours) --------------------
     def add_officer(
-        self, *, username: str, password: str, roles: Iterable[str], points: Iterable[int], actor: str
+        self,
+        *,
+        username: str,
+        password: str,
+        roles: Iterable[str],
+        points: Iterable[int],
+        actor: str,
+        approval_id: int | None = None,
     ) -> Officer:
+        """A new account; administrator roles need ``approval_id``, an approved role grant
+        (:mod:`enrollment.role_grants`), consumed in the same transaction."""
         username = username.strip()
         role_list = sorted(set(roles))
         point_ids = sorted(set(points))
@@ -98,6 +108,8 @@ class Administration:
             raise _invalid(errors)
         password_hash = self.officers.hash_password(password)
         with atomic():
+            if role_grants.administrator_roles(role_list):
+                role_grants.consume(self.clock, approval_id, username, role_list, actor=actor)
             found = {p.id for p in CertificationPoint.select().where(CertificationPoint.id.in_(point_ids))}
             officer = self.officers.create(username, password_hash, role_list)
             missing = [p for p in point_ids if p not in found]
@@ -111,7 +123,7 @@ class Administration:
                 action="enrollment.officer.add",
                 object_type="enrollment_officer",
                 object_id=officer.id,
-                details={"username": username, "roles": role_list, "points": point_ids},
+                details={"username": username, "roles": role_list, "points": point_ids, "approval_id": approval_id},
             )
         return officer
 

@@ -15,6 +15,7 @@ import peewee as pw
 
 from ca.status import CertStatus
 from core import db as core_db
+from core import events
 from core.clock import Clock
 from ocsp import cache
 from ocsp.directory import IssuerDirectory
@@ -111,6 +112,7 @@ class OCSPService:
                 if single.hash_algorithm == PRESIGNED_HASH:
                     cached = entry.usable_cache(now)
                     if cached is not None:
+                        events.emit(events.OCSP_CACHE, outcome="hit")
                         return ServedResponse(
                             OCSPAnswer(
                                 cached.der,
@@ -127,7 +129,9 @@ class OCSPService:
                     request, index, lambda _i, _s: entry.status, self.directory.signer, now=now, validity=self.validity
                 )
                 self._count(index, request, answer)
+                events.emit(events.OCSP_CACHE, outcome="miss")
                 return ServedResponse(answer, "live")
+        events.emit(events.OCSP_CACHE, outcome="bypass")  # a nonce, several CertIDs: never cached
         answer = respond(request, index, self._lookup, self.directory.signer, now=now, validity=self.validity)
         self._count(index, request, answer)
         return ServedResponse(answer, "live" if answer.successful else "error", nonce=request.nonce is not None)

@@ -21,7 +21,8 @@ import peewee as pw
 from cryptography import x509
 
 from ca.hierarchy import authority, load_certificate
-from core import audit
+from core import audit, events
+from core import db as core_db
 from core.clock import Clock
 from core.db import atomic, lock_row
 from hsm.base import KeyStore
@@ -122,6 +123,7 @@ class TimeStampService:
                 query, signer=signer, policy=policy, serial=serial, gen_time=gen_time, profile=self.profile
             )
             if self._record(serial, gen_time, query, policy, signer):
+                events.emit(events.TIMESTAMP_ISSUED, policy=policy)
                 return token
             logger.warning("TSA serial collision; issuing again under a new serial")
         raise SystemFailureError("could not allocate a unique token serial")
@@ -154,6 +156,8 @@ class TimeStampService:
             return False
         except Exception as exc:
             logger.exception("could not record a time-stamp token")
+            if core_db.is_unavailable(exc):
+                core_db.report_unavailable()
             raise SystemFailureError("the token could not be recorded") from exc
         return True
 

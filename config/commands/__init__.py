@@ -13,6 +13,7 @@ from config.commands import (
     enrollment_cmd,
     jobs_cmd,
     mail_cmd,
+    profile_cmd,
     serve_cmd,
 )
 from config.commands.context import CommandContext
@@ -29,6 +30,7 @@ COMMAND_MODULES = [
     mail_cmd,
     serve_cmd,
     bulk_cmd,
+    profile_cmd,
 ]
 
 __all__ = ["COMMAND_MODULES", "CommandContext"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -78,22 +77,20 @@ def cmd_plan(args: argparse.Namespace, ctx: CommandContext) -> int:
         issued_after=_time(args.issued_after, "issued_after"),
         issued_before=_time(args.issued_before, "issued_before"),
     )
-    settings = ctx.runtime.settings
+    terms = ctx.approval_terms()
     row = bulk.plan(
-        settings.ca,
+        ctx.runtime.settings.ca,
         ctx.runtime.clock,
         selection,
         args.reason,
         actor=ctx.actor,
-        required_approvals=settings.approvals.required,
-        approval_ttl=timedelta(hours=settings.approvals.ttl_hours),
+        required_approvals=terms["required"],
+        approval_ttl=terms["ttl"],
     )
     ctx.print(f"bulk revocation {row.id}: {row.total} certificate(s), reason {row.reason}")
-    ctx.print(
-        f"needs {settings.approvals.required} approval(s) by other administrators within "
-        f"{settings.approvals.ttl_hours} h: sekap-trust approvals approve {row.approval_id}"
+    ctx.print_approval_needed(
+        f"bulk revocation {row.id}", row.approval_id, f"sekap-trust cert revoke-bulk-run {row.id}"
     )
-    ctx.print(f"then: sekap-trust cert revoke-bulk-run {row.id}")
     return 0
 
 

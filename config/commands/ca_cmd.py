@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ca import hierarchy
+from ca import hierarchy, profile_control
 from ca.crl import CRLPublisher
 from ca.hierarchy import Ceremony, hierarchy_exists
 from config.commands.context import CommandContext
@@ -30,6 +30,12 @@ def cmd_add_receipt_seal(args: argparse.Namespace, ctx: CommandContext) -> int:
     return 0
 
 
+def record_profiles(ctx: CommandContext) -> None:
+    """After the key ceremony: from now on a profile changes under dual control (ca.profile_control)."""
+    if not profile_control.approved_digests():
+        profile_control.pin_configured(ctx.runtime.settings.ca.profiles, ctx.runtime.clock, actor=ctx.actor)
+
+
 def cmd_init(args: argparse.Namespace, ctx: CommandContext) -> int:
     if args.if_absent and hierarchy_exists():
         ctx.print("CA hierarchy already exists; nothing to do")
@@ -39,6 +45,7 @@ def cmd_init(args: argparse.Namespace, ctx: CommandContext) -> int:
     ctx.print(
         f"Key ceremony completed at {ctx.runtime.clock.now().isoformat()} (key store: {settings.keystore.backend})"
     )
+    record_profiles(ctx)
     for step in steps:
         ctx.print(f"  {step.role:8} {step.name}")
         ctx.print(f"           subject     {step.subject}")

@@ -11,6 +11,7 @@ from typing import Any
 
 from ca.errors import AuthorityNotFoundError
 from ca.hierarchy import Ceremony, authority, authority_listing, hierarchy_exists
+from config.commands import ca_cmd
 from config.commands.context import CommandContext
 from config.migrations import all_migrations
 from core.migrations import upgrade
@@ -37,6 +38,7 @@ def cmd_prepare(args: argparse.Namespace, ctx: CommandContext) -> int:
             ctx.print("added the receipt seal to the existing hierarchy")
     else:
         Ceremony(settings.ca, ctx.runtime.key_store, ctx.runtime.clock, actor=ctx.actor).run()
+        ca_cmd.record_profiles(ctx)
         store = f"{settings.keystore.backend} key store at {settings.keystore.path}"
         ctx.print(f"created the demo CA hierarchy; keys in the {store}")
     base = settings.ca.public_base_url

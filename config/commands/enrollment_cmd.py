@@ -1,5 +1,10 @@
-"""``sekap-trust point add``, ``officer add|disable|reset-password``, ``portal-client add``,
-``agreement add``.
+"""``sekap-trust point add``, ``officer add|disable|reset-password|grant-role|apply-grant``,
+``portal-client add``, ``agreement add``.
+
+Administrator roles (``ra_admin``, ``ca_admin``) are dual control: ``officer grant-role``
+proposes, ``approvals.required`` other administrators run ``approvals approve`` within
+``approvals.ttl_hours``, then ``officer apply-grant`` (existing account) or ``officer add
+--approval`` (new account) applies it, once.
 
 Passwords never travel as plain arguments (they would land in shell history and ``ps``): they
 come from an interactive prompt (asked twice) or from ``--password-file``.
@@ -13,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from access.clients import add_portal_client
-from access.models import ROLES, SCOPES
+from access.models import ADMINISTRATOR_ROLES, ROLES, SCOPES
 from config.commands import registry_cmd
 from config.commands.context import CommandContext
 from core.errors import ValidationError
+from enrollment import role_grants
 from enrollment.admin import Administration
 
 
@@ -43,8 +49,10 @@ def register(sub: Any) -> None:
     oadd.add_argument("--role", action="append", required=True, choices=ROLES, help="repeat for several roles")
     oadd.add_argument("--point", action="append", type=int, default=[], help="certification point id (repeatable)")
     oadd.add_argument("--password-file", help="read the password from this file (else prompt)")
+    oadd.add_argument("--approval", type=int, help="approved role grant (needed for ra_admin, ca_admin)")
     oadd.add_argument("--json", action="store_true")
     oadd.set_defaults(handler=cmd_officer_add)
+    _register_grants(officer)
     dis = officer.add_parser("disable", help="disable an officer and end their sessions")
     dis.add_argument("--username", required=True)
     dis.set_defaults(handler=cmd_officer_disable)
@@ -77,6 +85,18 @@ def register(sub: Any) -> None:
     aadd.add_argument("--json", action="store_true")
     aadd.set_defaults(handler=cmd_agreement_add)
     registry_cmd.add_commands(point, officer, portal, agreement)
+
+
+def _register_grants(officer: Any) -> None:
+    grant = officer.add_parser(
+        "grant-role", allow_abbrev=False, help="propose administrator roles (other administrators approve)"
+    )
+    grant.add_argument("--username", required=True)
+    grant.add_argument("--role", action="append", required=True, choices=sorted(ADMINISTRATOR_ROLES))
+    grant.set_defaults(handler=cmd_officer_grant)
+    apply = officer.add_parser("apply-grant", help="give an existing officer the roles of an approved grant")
+    apply.add_argument("request_id", type=int)
+    apply.set_defaults(handler=cmd_officer_apply_grant)
 
 
 def read_password(args: argparse.Namespace) -> str:
@@ -131,9 +151,30 @@ def cmd_point_list(args: argparse.Namespace, ctx: CommandContext) -> int:
     return 0
 
 
+def cmd_officer_grant(args: argparse.Namespace, ctx: CommandContext) -> int:
+    row = role_grants.propose(ctx.runtime.clock, args.username, args.role, actor=ctx.actor, **ctx.approval_terms())
+    ctx.print_approval_needed(
+        f"role grant {row.id} ({', '.join(row.payload['roles'])} for {row.payload['username']})",
+        row.id,
+        f"sekap-trust officer apply-grant {row.id} (or officer add ... --approval {row.id})",
+    )
+    return 0
+
+
+def cmd_officer_apply_grant(args: argparse.Namespace, ctx: CommandContext) -> int:
+    officer = role_grants.apply_grant(ctx.runtime.clock, args.request_id, actor=ctx.actor)
+    ctx.print(f"officer {officer.username}: {', '.join(sorted(officer.role_set))}")
+    return 0
+
+
 def cmd_officer_add(args: argparse.Namespace, ctx: CommandContext) -> int:
     officer = _admin(ctx).add_officer(
-        username=args.username, password=read_password(args), roles=args.role, points=args.point, actor=ctx.actor
+        username=args.username,
+        password=read_password(args),
+        roles=args.role,
+        points=args.point,
+        actor=ctx.actor,
+        approval_id=args.approval,
     )
     if args.json:
         ctx.print_json(

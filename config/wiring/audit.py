@@ -149,3 +149,10 @@ def _token_problem(token: bytes, message: bytes, tsa_key: object) -> str | None:
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         return "the token cannot be parsed"
     return None
+
+
+def expire_approvals_job(runtime: Runtime) -> str:
+    """Dual control: pending approval requests past their expiry become ``expired`` (audited)."""
+    from core import approvals
+
+    return f"{approvals.expire(runtime.clock)} approval request(s) expired"

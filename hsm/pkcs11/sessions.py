@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from pkcs11 import Attribute, Mechanism
 from pkcs11 import exceptions as p11e
 
+from core import events
 from hsm.errors import KeyStoreError, KeyStoreUnavailableError, UnsupportedAlgorithmError
 from hsm.pkcs11.failures import PIN_REJECTED, REFUSED, UNSUPPORTED, describe, is_module_broken
 from hsm.pkcs11.library import Module, fork_lock, module_for
@@ -64,6 +65,7 @@ class SessionPool:
         self._acquire_timeout = acquire_timeout
         self._pin_rejected: str | None = None
         self._generation = 0
+        self._lost_at: float | None = None  # monotonic time of a session loss not yet followed by a success
         self._reset_process_state()
 
     def _reset_process_state(self) -> None:
@@ -101,6 +103,8 @@ class SessionPool:
                     self.give_back(lease)
                     raise
             self.give_back(lease)
+            if self._lost_at is not None:
+                self._recovered(what)
             return result
 
     def _after_failure(self, what: str, lease: Lease, exc: p11e.PKCS11Error, earlier: p11e.PKCS11Error | None) -> None:
@@ -111,6 +115,9 @@ class SessionPool:
             error = UnsupportedAlgorithmError if isinstance(exc, UNSUPPORTED) else KeyStoreError
             raise error(f"{what}: token {self.token_label!r} refused ({describe(exc)})") from exc
         self._discard(lease)
+        if self._lost_at is None:
+            self._lost_at = time.monotonic()
+            events.emit(events.HSM_SESSION_LOST, token=self.token_label, operation=what, error=describe(exc))
         if earlier is not None:
             raise KeyStoreUnavailableError(
                 f"{what} failed on token {self.token_label!r} even after reconnecting: {describe(exc)}"
@@ -121,6 +128,14 @@ class SessionPool:
             self.token_label,
             describe(exc),
         )
+
+    def _recovered(self, what: str) -> None:
+        """The first success after a loss: reported once, with how long the token was away."""
+        with self._cond:
+            lost_at, self._lost_at = self._lost_at, None
+        if lost_at is not None:
+            seconds = round(time.monotonic() - lost_at, 3)
+            events.emit(events.HSM_SESSION_RECOVERED, token=self.token_label, operation=what, seconds=seconds)
 
     def check_pid(self) -> None:
         if self._pid == os.getpid():

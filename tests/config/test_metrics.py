@@ -9,17 +9,24 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import peewee as pw
 from prometheus_client.parser import text_string_to_metric_families
 
+from ca.issuance import IssuancePipeline
 from config import jobs
 from config.runtime import Runtime
 from config.settings import Settings
 from core.clock import FrozenClock
 from hsm.software import SoftwareKeyStore
+from ocsp.directory import IssuerDirectory
+from ocsp.jobs import presign
+from tests.ca.conftest import citizen_request
 from tests.conftest import make_client
+from tests.ocsp.helpers import issue, request_der
 from tests.pki import TestPKI
+from tests.tsa.conftest import make_query
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -77,3 +84,43 @@ def test_counters_of_several_processes_add_up(tmp_path: Path) -> None:
         cwd=Path(__file__).parents[2],
     ).stdout
     assert _samples(out)[("sekap_http_requests_total", (("method", "GET"), ("route", "/x"), ("status", "200")))] == 10
+
+
+def _delta(before: dict[Any, float], after: dict[Any, float], name: str, **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0) - before.get(key, 0)
+
+
+def test_protocol_lane_cache_tokens_and_issuances_are_counted(
+    settings: Settings, db: pw.Database, clock: FrozenClock, key_store: SoftwareKeyStore, pki: TestPKI
+) -> None:
+    """issue 15 item 10: POST /ocsp and POST /tsa bypass falcon (config.protocol_lane) and are
+    still counted by route and status with latency; OCSP pre-signed cache hits and misses
+    (RFC 5019 §2.1.1 responses served from the cache), TSA tokens (RFC 3161 §2.4.2 granted) and
+    issued certificates are counted."""
+    client = make_client(settings, ["ca", "ocsp", "tsa"], db, clock, key_store)
+    before = _samples(client.simulate_get("/metrics").text)
+    cert = issue(pki, clock)
+    der = request_der(pki.issuing, cert.serial_number)
+    headers = {"Content-Type": "application/ocsp-request"}
+    assert client.simulate_post("/ocsp", body=der, headers=headers).status_code == 200  # nothing cached: miss
+    presign(settings.ocsp, clock, IssuerDirectory(key_store.find, refresh_seconds=0))
+    for _ in range(2):
+        assert client.simulate_post("/ocsp/", body=der, headers=headers).status_code == 200  # hits
+    too_big = b"0" * (settings.ocsp.max_request_bytes + 1)
+    assert client.simulate_post("/ocsp", body=too_big, headers=headers).status_code == 413
+    tsa_headers = {"Content-Type": "application/timestamp-query"}
+    assert client.simulate_post("/tsa", body=make_query(), headers=tsa_headers).status_code == 200
+    pipeline = IssuancePipeline(settings.ca, key_store, clock)
+    pipeline.issue(citizen_request(), actor="test:officer")
+    after = _samples(client.simulate_get("/metrics").text)
+    requests = "sekap_http_requests_total"
+    assert _delta(before, after, requests, route="/ocsp", method="POST", status="200") == 3
+    assert _delta(before, after, requests, route="/ocsp", method="POST", status="413") == 1
+    assert _delta(before, after, requests, route="/tsa", method="POST", status="200") == 1
+    assert _delta(before, after, "sekap_http_request_seconds_count", route="/ocsp") == 4
+    assert _delta(before, after, "sekap_http_request_seconds_count", route="/tsa") == 1
+    assert _delta(before, after, "sekap_ocsp_cache_total", outcome="hit") == 2
+    assert _delta(before, after, "sekap_ocsp_cache_total", outcome="miss") == 1
+    assert _delta(before, after, "sekap_tsa_tokens_total", policy=settings.tsa.policy_oid) == 1
+    assert _delta(before, after, "sekap_certificates_issued_total", issuer="citizens", profile="citizen") == 1

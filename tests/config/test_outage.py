@@ -6,6 +6,7 @@ database is back, the same app serves again without a restart."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -163,3 +164,39 @@ def test_every_route_answers_503_with_retry_after_during_an_outage_and_recovers(
     assert asn1_ocsp.OCSPResponse.load(_call(api, requests["ocsp-get"]).content)["response_status"].native == (
         "successful"
     )
+
+
+def test_an_outage_is_audited_once_the_database_is_back(
+    setup: tuple[API, Parties, TestPKI], proxy: TCPProxy, clock: FrozenClock
+) -> None:
+    """issue 15 item 8: the application saw PostgreSQL unreachable (REST and the OCSP protocol
+    lane) and later back; the audit record is written then, with the outage's start and end."""
+    from config import system_audit
+    from core.audit import AuditRecord
+
+    api, parties, pki = setup
+    serial = issue(pki, clock).serial_number
+    requests = _requests(api, parties, pki, serial, {})
+    assert _call(api, requests["ocsp-post"]).status_code == 200
+    proxy.stop()
+    started = clock.now()
+    _check_unavailable("ocsp-post", _call(api, requests["ocsp-post"]))
+    clock.advance(seconds=45)
+    _check_unavailable("crl", _call(api, requests["crl"]))
+    proxy.start()
+    # Written by the first request that goes well, unless this process failed to write system
+    # records less than RETRY_SECONDS ago (another test's outage): then by one a little later.
+    deadline = time.monotonic() + system_audit.RETRY_SECONDS + 5
+    while True:
+        assert _call(api, requests["ocsp-post"]).status_code == 200
+        outages = [
+            r
+            for r in AuditRecord.select().where(AuditRecord.action == "system.database_outage")
+            if r.details["started_at"] == started.isoformat()
+        ]
+        if outages or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(outages) == 1, [r.details for r in outages]
+    assert outages[0].details["ended_at"] == clock.now().isoformat() and outages[0].details["seconds"] == 45
+    assert outages[0].details["failures"] >= 2

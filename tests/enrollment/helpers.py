@@ -94,6 +94,22 @@ class Parties:
     officers: dict[str, int] = field(default_factory=dict)
 
 
+def approved_grant(clock: Clock, username: str, roles: list[str]) -> int | None:
+    """An approved role grant (dual control, enrollment.role_grants) when ``roles`` include an
+    administrator role: proposed by one administrator, approved by another."""
+    from datetime import timedelta
+
+    from core import approvals
+    from enrollment import role_grants
+
+    wanted = role_grants.administrator_roles(roles)
+    if not wanted:
+        return None
+    row = role_grants.propose(clock, username, wanted, actor="test:proposer", required=1, ttl=timedelta(hours=24))
+    approvals.approve(clock, row.id, actor="test:approver")
+    return row.id
+
+
 def create_parties(settings: EnrollmentSettings, clock: Clock) -> Parties:
     admin = Administration(settings, clock)
     p1 = admin.add_point(
@@ -139,7 +155,12 @@ def create_parties(settings: EnrollmentSettings, clock: Clock) -> Parties:
         ("auditor", ["auditor"], []),
     ):
         parties.officers[username] = admin.add_officer(
-            username=username, password=PASSWORD, roles=roles, points=points, actor="test"
+            username=username,
+            password=PASSWORD,
+            roles=roles,
+            points=points,
+            actor="test",
+            approval_id=approved_grant(clock, username, roles),
         ).id
     return parties
 

@@ -11,7 +11,7 @@ from falcon import inspect
 from core.auth import ANONYMOUS, Principal
 from enrollment.admin import Administration
 from enrollment.authorization import MATRIX, ROLES_IN_ORDER, SCOPES_IN_ORDER, allowed, render_markdown
-from tests.enrollment.helpers import API, PASSWORD, remember
+from tests.enrollment.helpers import API, PASSWORD, approved_grant, remember
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "authorisation.md"
 PRINCIPALS = ["anonymous", *(f"portal:{s}" for s in SCOPES_IN_ORDER), *(f"officer:{r}" for r in ROLES_IN_ORDER)]
@@ -35,7 +35,10 @@ def tokens(api: API, settings: Any, clock: Any) -> dict[str, str]:
             admin.add_portal_client(name=f"only-{scope}", scopes=[scope], actor="test").token
         )
     for role in ROLES_IN_ORDER:
-        admin.add_officer(username=f"only-{role}", password=PASSWORD, roles=[role], points=[1], actor="test")
+        grant = approved_grant(clock, f"only-{role}", [role])
+        admin.add_officer(
+            username=f"only-{role}", password=PASSWORD, roles=[role], points=[1], actor="test", approval_id=grant
+        )
         result[f"officer:{role}"] = api.login(f"only-{role}")
     return result
 

@@ -92,10 +92,10 @@ def test_password_prompt_and_policy(
 ) -> None:
     answers = iter(["weak", "weak"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-    code, _ = cli("officer", "add", "--username", "bob", "--role", "ra_admin")
+    code, _ = cli("officer", "add", "--username", "bob", "--role", "ra_officer")
     assert code == 1 and "at least 8 characters" in capsys.readouterr().err
     answers = iter([PASSWORD, PASSWORD])
-    code, _ = cli("officer", "add", "--username", "bob", "--role", "ra_admin")
+    code, _ = cli("officer", "add", "--username", "bob", "--role", "ra_officer")
     assert code == 0
     answers = iter(["Nowe-Haslo-99", "Inne-Haslo-99"])
     code, _ = cli("officer", "reset-password", "--username", "bob")

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from config.app import create_app
 from config.settings import Settings
 from enrollment.admin import Administration
+from tests.enrollment.helpers import approved_grant
 from web.settings import WebSettings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -77,7 +78,12 @@ def live_server(web_settings, db, clock, key_store, pki) -> Iterator[LiveServer]
 @pytest.fixture
 def admin_officer(web_settings, db, clock) -> str:  # type: ignore[no-untyped-def]
     Administration(web_settings.enrollment, clock).add_officer(
-        username="admin.ca", password=ADMIN_PASSWORD, roles=["ca_admin"], points=[], actor="system:test"
+        username="admin.ca",
+        password=ADMIN_PASSWORD,
+        roles=["ca_admin"],
+        points=[],
+        actor="system:test",
+        approval_id=approved_grant(clock, "admin.ca", ["ca_admin"]),
     )
     return "admin.ca"
 
