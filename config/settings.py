@@ -125,6 +125,17 @@ class ApprovalSettings:
 
 
 @dataclass(frozen=True)
+class JobsSettings:
+    """The periodic jobs' run records (``job_run``): how long they are kept."""
+
+    run_retention_days: int = 30
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.run_retention_days <= 3650:
+            raise ConfigurationError("jobs.run_retention_days", "must be between 1 and 3650")
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -139,6 +150,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
     # Where the file was read from (for messages); not a setting.
     source: str = "defaults"
 

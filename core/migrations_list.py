@@ -7,6 +7,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 from core.approvals import ApprovalRequest, ApprovalVote
 from core.audit import AuditHead, AuditRecord, AuditSeal
+from core.job_runs import JobRun
 from core.migrations import Migration, create_tables
 
 
@@ -23,4 +24,5 @@ MIGRATIONS = [
     Migration("core", 1, "audit trail", create_tables(AuditRecord, AuditHead, AuditSeal)),
     Migration("core", 2, "keyed audit chain (record and head MACs)", _chain_macs),
     Migration("core", 3, "dual-control approvals", create_tables(ApprovalRequest, ApprovalVote)),
+    Migration("core", 4, "periodic job runs", create_tables(JobRun)),
 ]

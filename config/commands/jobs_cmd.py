@@ -1,4 +1,4 @@
-"""``sekap-trust jobs list|run|loop``."""
+"""``sekap-trust jobs list|run|loop|history``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from config import jobs
 from config.commands.context import CommandContext
-from core import audit
+from core import audit, job_runs
 from core.db import atomic
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,22 @@ def register(sub: Any) -> None:
     run.add_argument("names", nargs="*")
     run.set_defaults(handler=cmd_run)
     j.add_parser("loop", help="run jobs forever at their intervals").set_defaults(handler=cmd_loop)
+    history = j.add_parser("history", help="recorded runs of the jobs, newest first (every host)")
+    history.add_argument("--job", metavar="NAME", help="only this job")
+    history.add_argument("--limit", type=_limit, default=20, metavar="N", help="at most N runs (1-1000, default 20)")
+    history.add_argument("--failed", action="store_true", help="only runs that did not succeed")
+    history.add_argument("--json", action="store_true", help="machine-readable output")
+    history.set_defaults(handler=cmd_history)
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError("must be between 1 and 1000")
+    return value
 
 
 def cmd_list(args: argparse.Namespace, ctx: CommandContext) -> int:
@@ -40,9 +56,40 @@ def cmd_run(args: argparse.Namespace, ctx: CommandContext) -> int:
         ctx.print(f"unknown job(s): {', '.join(unknown)}")
         return 2
     results = jobs.run_once(ctx.runtime, args.names or None)
-    for name, summary in results.items():
-        ctx.print(f"{name}: {summary}")
-    return 1 if any(s.startswith("failed") for s in results.values()) else 0
+    for name, outcome in results.items():
+        ctx.print(f"{name}: {outcome.line()}")
+    return 0 if all(o.ok for o in results.values()) else 1
+
+
+def cmd_history(args: argparse.Namespace, ctx: CommandContext) -> int:
+    if args.job is not None and args.job not in jobs.JOBS and args.job != jobs.SHUTDOWN_SEAL:
+        ctx.print(f"unknown job: {args.job}")
+        return 2
+    runs = job_runs.history(args.job, args.limit, unsuccessful_only=args.failed)
+    if args.json:
+        ctx.print_json([_run_json(r) for r in runs])
+        return 0
+    if not runs:
+        ctx.print("no recorded runs")
+    for r in runs:
+        where = f"{r.host}:{r.pid}"
+        ctx.print(f"{r.started_at.isoformat()}  {r.job:32} {r.outcome:22} {r.seconds:8.2f} s  {where}  {r.summary}")
+    return 0
+
+
+def _run_json(run: job_runs.JobRunView) -> dict[str, Any]:
+    return {
+        "job": run.job,
+        "host": run.host,
+        "pid": run.pid,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat(),
+        "seconds": round(run.seconds, 3),
+        "outcome": run.outcome,
+        "summary": run.summary,
+        "error_class": run.error_class,
+        "counts": dict(run.counts),
+    }
 
 
 def cmd_loop(args: argparse.Namespace, ctx: CommandContext) -> int:

@@ -13,6 +13,7 @@ from ca.hierarchy import authority, load_certificate
 from config.runtime import Runtime
 from core import audit
 from core.errors import SekapError
+from core.job_runs import JobResult
 from tsa.query import TimeStampQuery
 from tsa.service import TimeStampService
 
@@ -151,8 +152,9 @@ def _token_problem(token: bytes, message: bytes, tsa_key: object) -> str | None:
     return None
 
 
-def expire_approvals_job(runtime: Runtime) -> str:
+def expire_approvals_job(runtime: Runtime) -> JobResult:
     """Dual control: pending approval requests past their expiry become ``expired`` (audited)."""
     from core import approvals
 
-    return f"{approvals.expire(runtime.clock)} approval request(s) expired"
+    expired = approvals.expire(runtime.clock)
+    return JobResult(f"{expired} approval request(s) expired", {"expired": expired})

@@ -12,6 +12,7 @@ from ca.resources import AuthorityCertificateResource, CRLResource
 from ca.revocation import RevocationService
 from ca.signers import renew_ocsp_signers
 from config.runtime import Runtime, WSGIApp
+from core.job_runs import JobResult
 
 
 def certificate_authority(runtime: Runtime) -> CertificateAuthority:
@@ -33,27 +34,27 @@ def mount(app: WSGIApp, runtime: Runtime) -> None:
     app.add_route("/policy/{name}", PolicyDocumentResource(runtime.settings.ca))
 
 
-def crl_publish_due_job(runtime: Runtime) -> str:
+def crl_publish_due_job(runtime: Runtime) -> JobResult:
     """Publish CRLs after status changes and before half their validity (ca.crl)."""
     done = CRLPublisher(runtime.settings.ca, runtime.key_store, runtime.clock).publish_due()
-    return f"published {', '.join(done)}" if done else "nothing due"
+    return JobResult(f"published {', '.join(done)}" if done else "nothing due", {"published": len(done)})
 
 
-def expire_holds_job(runtime: Runtime) -> str:
+def expire_holds_job(runtime: Runtime) -> JobResult:
     count = RevocationService(runtime.settings.ca, runtime.clock).expire_holds()
-    return f"{count} hold(s) turned into revocations"
+    return JobResult(f"{count} hold(s) turned into revocations", {"revoked": count})
 
 
-def renew_ocsp_signers_job(runtime: Runtime) -> str:
+def renew_ocsp_signers_job(runtime: Runtime) -> JobResult:
     renewed = renew_ocsp_signers(runtime.settings.ca, runtime.key_store, runtime.clock)
-    return f"renewed {', '.join(renewed)}" if renewed else "no OCSP signer due"
+    return JobResult(f"renewed {', '.join(renewed)}" if renewed else "no OCSP signer due", {"renewed": len(renewed)})
 
 
-def reconcile_job(runtime: Runtime) -> str:
+def reconcile_job(runtime: Runtime) -> JobResult:
     """``ca.reconcile``: reservations older than a few minutes are signatures that may exist
     without a stored certificate (a crash between signing and storing); an administrator
     resolves them (``sekap-trust audit reconcile``)."""
     stale = reconcile.stale_reservations(runtime.clock.now())
     if stale:
         logger.warning("%d stale reservation(s): run `sekap-trust audit reconcile` and resolve them", len(stale))
-    return f"{len(stale)} stale reservation(s)"
+    return JobResult(f"{len(stale)} stale reservation(s)", {"stale_reservations": len(stale)})

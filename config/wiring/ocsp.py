@@ -14,6 +14,7 @@ import peewee as pw
 
 from config.runtime import Runtime, WSGIApp
 from core.db import open_database
+from core.job_runs import JobResult
 from ocsp.directory import IssuerDirectory
 from ocsp.jobs import presign
 from ocsp.resources import OCSPGetResource, OCSPPostResource
@@ -41,7 +42,8 @@ def mount(app: WSGIApp, runtime: Runtime) -> None:
     app.add_route("/ocsp/{encoded:path}", OCSPGetResource(service, settings, runtime.clock))
 
 
-def presign_job(runtime: Runtime) -> str:
+def presign_job(runtime: Runtime) -> JobResult:
     """``ocsp.presign``: sign due responses on the primary database (see ocsp.jobs)."""
     directory = IssuerDirectory(runtime.key_store.find, refresh_seconds=0)
-    return presign(runtime.settings.ocsp, runtime.clock, directory).summary()
+    done = presign(runtime.settings.ocsp, runtime.clock, directory)
+    return JobResult(done.summary(), {"signed": done.total})

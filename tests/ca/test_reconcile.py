@@ -55,7 +55,7 @@ def test_stale_reservation_is_reported_then_revoked_and_published(runtime: Runti
     clock.advance(timedelta(minutes=6))
     code, out = run(runtime, "audit", "reconcile")
     assert code == 1 and f"STALE reservation citizens:{row.serial}" in out
-    assert reconcile_job(runtime) == "1 stale reservation(s)"
+    assert reconcile_job(runtime).summary == "1 stale reservation(s)"
     code, out = run(runtime, "cert", "resolve-reservation", row.serial, "--revoke")
     assert code == 0 and "published CRL citizens" in out, out
     crl = x509.load_der_x509_crl(bytes(CRL.select().where(CRL.kind == "full").order_by(CRL.number.desc()).get().der))

@@ -48,7 +48,8 @@ def test_application_e_mail_lands_in_the_maildir_with_what_to_bring(
     tracking = Application.get(Application.reference == reference).tracking_code
     maildir = tmp_path / "mail"
     result = send_mail(_with_maildir(settings, maildir).enrollment, clock)
-    assert result == "1 e-mail(s) sent, 0 failed, 0 waiting for a retry, 0 given up"
+    assert result.summary == "1 e-mail(s) sent, 0 failed, 0 waiting for a retry, 0 given up"
+    assert result.counts == {"sent": 1, "failed": 0, "waiting": 0, "given_up": 0}
     [message] = _bodies(maildir)
     body = message.get_content()
     assert reference in message["Subject"]
@@ -83,11 +84,13 @@ def test_job_counts_what_is_left(bare_api: API, parties: Parties, clock: Any, se
     """The job says what it could not send: nothing listens on port 1, the message waits for a retry."""
     _submit(bare_api, parties)
     broken = replace(settings.enrollment.smtp, host="127.0.0.1", port=1, timeout_seconds=2)
-    summary = send_mail(replace(settings.enrollment, smtp=broken), clock)
+    summary = send_mail(replace(settings.enrollment, smtp=broken), clock).summary
     assert summary == "0 e-mail(s) sent, 1 failed, 1 waiting for a retry, 0 given up"
     once = replace(broken, max_attempts=1)
     clock.advance(minutes=1)
-    assert send_mail(replace(settings.enrollment, smtp=once), clock).endswith("0 waiting for a retry, 1 given up")
+    assert send_mail(replace(settings.enrollment, smtp=once), clock).summary.endswith(
+        "0 waiting for a retry, 1 given up"
+    )
 
 
 def test_mail_list_and_show(

@@ -148,6 +148,6 @@ def test_job_registered(pki, clock, settings, key_store) -> None:  # type: ignor
 
     issue(pki, clock)
     assert "ocsp.presign" in JOBS
-    summary = run_once(Runtime(settings, clock, key_store), ["ocsp.presign"])["ocsp.presign"]
+    summary = run_once(Runtime(settings, clock, key_store), ["ocsp.presign"])["ocsp.presign"].summary
     assert summary.startswith("signed ")
     assert "citizens=2" in summary  # the certificate and the OCSP signer's
