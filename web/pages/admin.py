@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import falcon
 
 from ca.overview import AuthoritySummary, hierarchy_overview
-from core import audit
+from core import audit, job_runs
 from core.auth import Principal
 from core.errors import PermissionDeniedError
 from web.context import ADMIN_ROLES, base_context, signed_in_officer
@@ -95,10 +95,61 @@ class AdminAuditResource:
         )
 
 
+OUTCOMES = {
+    job_runs.OK: Freshness("powodzenie", "ok"),
+    job_runs.FAILED: Freshness("błąd", "bad"),
+    job_runs.SKIPPED_DB_UNAVAILABLE: Freshness("pominięte: baza danych niedostępna", "warn"),
+}
+RECENT_RUNS = 50
+
+
+def every(seconds: int) -> str:
+    """An interval as the schedule says it: ``co 5 min``."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def duration(seconds: float) -> str:
+    """A run's duration in Polish notation (decimal comma)."""
+    if seconds >= 60:
+        return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+    return f"{seconds:.2f} s".replace(".", ",")
+
+
+def job_state(state: job_runs.JobState) -> Freshness:
+    """The mark of a job: never run, stale (no success for two intervals), its last run failed
+    (not stale yet), or up to date."""
+    if state.last_run is None:
+        return Freshness("jeszcze nie uruchomione", "warn")
+    if state.stale:
+        return Freshness(f"zaległe: brak udanego przebiegu od ponad {every(2 * state.interval_seconds)}", "bad")
+    if state.last_run.outcome != job_runs.OK:
+        return Freshness("ostatni przebieg nieudany", "warn")
+    return Freshness("aktualne", "ok")
+
+
 class AdminJobsResource:
+    """``/admin/zadania``: each job's schedule, last run (any host) and whether it is stale, and the
+    latest runs of every job."""
+
     def __init__(self, deps: WebDeps) -> None:
         self.deps = deps
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         require_admin(req)
-        render_page(resp, "admin_jobs.html", title="Zadania okresowe", jobs=self.deps.jobs, **base_context(req, resp))
+        schedule = [(j.name, j.interval_seconds) for j in self.deps.jobs]
+        render_page(
+            resp,
+            "admin_jobs.html",
+            title="Zadania okresowe",
+            states=job_runs.states(schedule, self.deps.clock.now()),
+            runs=job_runs.history(limit=RECENT_RUNS),
+            outcomes=OUTCOMES,
+            every=every,
+            duration=duration,
+            job_state=job_state,
+            **base_context(req, resp),
+        )
