@@ -23,7 +23,8 @@ from enrollment.desk import Desk
 from enrollment.errors import NotFoundInEnrollmentError
 from enrollment.handover import HandOver
 from enrollment.lifecycle import CITIZEN_REASONS, CitizenIdentity, Lifecycle, require_officer_reason
-from enrollment.models import Agreement, CertificationPoint
+from enrollment.models import CertificationPoint
+from enrollment.queries import current_agreement
 from enrollment.queue import OfficerQueue, QueueFilter
 from enrollment.renewal import Renewals
 from enrollment.requests import (
@@ -39,7 +40,6 @@ from enrollment.requests import (
 from enrollment.settings import EnrollmentSettings
 from enrollment.views import (
     AgreementAddedView,
-    AgreementView,
     ApplicationStateView,
     ApprovalView,
     CertificateListView,
@@ -129,10 +129,10 @@ class PointsResource(_Base):
 @protected
 class CurrentAgreementResource(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        row = Agreement.select().order_by(Agreement.version.desc()).first()
-        if row is None:
+        agreement = current_agreement()
+        if agreement is None:
             raise NotFoundInEnrollmentError("no agreement text has been published yet")
-        resp.media = to_json(AgreementView.of(row))
+        resp.media = to_json(agreement)
 
 
 @protected

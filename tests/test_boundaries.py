@@ -1,5 +1,6 @@
 """Package boundaries (DESIGN.md "Dependencies point one way"): only ``ca`` touches the CA's
-tables, enrollment reaches the CA only through its port (``ca.api``), nothing imports config."""
+tables, enrollment reaches the CA only through its port (``ca.api``), nothing imports config, and
+the pages (``web``, an edge) read no package's tables directly."""
 
 from __future__ import annotations
 
@@ -53,6 +54,36 @@ def test_enrollment_reaches_the_ca_only_through_its_port() -> None:
 )
 def test_no_service_package_imports_config(package: str) -> None:
     assert offending((package,), ("config",)) == []
+
+
+def models_imports(package: str, root: Path = ROOT) -> list[str]:
+    """Imports of any ``*.models`` module (``enrollment.models``, ``from ca import models``...)."""
+    return [
+        f"{path.relative_to(root)}:{line} imports {module}"
+        for path, line, module in imports(package, root)
+        if "models" in module.split(".")[1:]
+    ]
+
+
+def test_web_imports_no_models_module() -> None:
+    """The edge rule: web calls the same typed services and queries as the REST resources
+    (DESIGN.md: web must not hold business rules); it never imports a package's ``models``."""
+    assert models_imports("web") == []
+
+
+def test_the_edge_rule_sees_every_spelling_of_a_models_import(tmp_path: Path) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "a.py").write_text(
+        "from enrollment.models import Agreement\nfrom ca import models\n"
+        "def f():\n    import receipts.models as m\nfrom enrollment import modelsx, queries\n",
+        encoding="utf-8",
+    )
+    assert models_imports("web", tmp_path) == [
+        "web/a.py:1 imports enrollment.models",
+        "web/a.py:1 imports enrollment.models.Agreement",
+        "web/a.py:2 imports ca.models",
+        "web/a.py:4 imports receipts.models",
+    ]
 
 
 def test_the_check_sees_lazy_and_aliased_imports(tmp_path: Path) -> None:

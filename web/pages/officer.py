@@ -15,13 +15,12 @@ from typing import Any
 
 import falcon
 
-from core.audit import AuditRecord
 from core.auth import Principal
 from core.errors import ConflictError, NotFoundError, ValidationError
 from enrollment.applications import application_view
 from enrollment.authorization import authorize
 from enrollment.lifecycle import require_officer_reason
-from enrollment.models import Agreement, Application, CitizenCertificate
+from enrollment.queries import current_agreement, recent_activity
 from enrollment.queue import OfficerQueue, QueueFilter
 from enrollment.requests import IdentityCheckRequest, IssueRequest, RevokeRequest, SearchRequest
 from enrollment.views import to_json
@@ -161,7 +160,7 @@ class ApplicationPageResource(_Page):
         authorize(principal, f"{API}/applications/{{reference}}", "GET")
         app = self.services.applications().for_officer(reference, principal)
         view = application_view(app, full=True)
-        agreement = Agreement.select().order_by(Agreement.version.desc()).first()
+        agreement = current_agreement()
         certificates = [self._certificate(c.serial, principal) for c in view.certificates]
         render_page(
             resp,
@@ -334,7 +333,7 @@ class AgreementPDFResource(_Page):
         principal = officer(req)
         authorize(principal, f"{API}/applications/{{reference}}", "GET")
         app = self.services.applications().for_officer(reference, principal)
-        agreement = Agreement.select().order_by(Agreement.version.desc()).first()
+        agreement = current_agreement()
         if agreement is None:
             raise NotFoundError("no agreement published")
         resp.content_type = "application/pdf"
@@ -414,31 +413,3 @@ class ActivityResource(_Page):
             actions=ACTIONS,
             **base_context(req, resp),
         )
-
-
-def recent_activity(principal: Principal, limit: int = 50) -> list[Any]:
-    """Audit records of the newest applications of the officer's points (auditors: all), newest first."""
-    apps = Application.select(Application.id, Application.reference)
-    if "auditor" not in principal.roles:
-        apps = apps.where(Application.point.in_(sorted(principal.points) or [0]))
-    references = {str(a.id): a.reference for a in apps.order_by(Application.id.desc()).limit(200)}
-    pairs: Any = (
-        CitizenCertificate.select(CitizenCertificate.id, CitizenCertificate.application)
-        .where(CitizenCertificate.application.in_([int(i) for i in references] or [0]))
-        .tuples()
-    )
-    certificates = {str(cert_id): references[str(app_id)] for cert_id, app_id in pairs}
-    rows = (
-        AuditRecord.select()
-        .where(
-            ((AuditRecord.object_type == "enrollment_application") & AuditRecord.object_id.in_(list(references)))
-            | ((AuditRecord.object_type == "enrollment_certificate") & AuditRecord.object_id.in_(list(certificates)))
-        )
-        .order_by(AuditRecord.seq.desc())
-        .limit(limit)
-    )
-    found = []
-    for r in rows:
-        by_kind = references if r.object_type == "enrollment_application" else certificates
-        found.append({"record": r, "reference": by_kind.get(r.object_id, "")})
-    return found
