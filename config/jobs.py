@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from config import metrics, system_audit
+from config.job_schedule import SCHEDULE
 from config.runtime import Runtime
 from core import db as core_db
 from core import job_runs
@@ -150,24 +151,22 @@ def seal_at_shutdown(runtime: Runtime) -> str:
 
 
 def _all_jobs() -> list[Job]:
-    from ca.settings import CRL_JOB_INTERVAL_SECONDS
     from config.wiring import audit, ca, enrollment, ocsp
 
-    return [
-        # Holds expire before the CRLs are built, so one run publishes their revocations.
-        Job("ca.holds.expire", 300, ca.expire_holds_job),
-        Job("ca.crl.publish_due", CRL_JOB_INTERVAL_SECONDS, ca.crl_publish_due_job),
-        Job("ca.ocsp_signers.renew", 3600, ca.renew_ocsp_signers_job),
-        Job("ocsp.presign", 60, ocsp.presign_job),
-        Job("enrollment.expire_applications", 300, enrollment.expire_applications_job),
-        Job("enrollment.expiry_reminders", 3600, enrollment.expiry_reminders_job),
-        Job("enrollment.send_mail", 30, enrollment.send_mail_job),
-        Job("enrollment.housekeeping", 3600, enrollment.housekeeping_job),
-        # Checks every minute; seals when audit.seal_interval_seconds have passed since the last seal.
-        Job("audit.seal", 60, audit.seal_job),
-        Job("ca.reconcile", 300, ca.reconcile_job),
-        Job("approvals.expire", 300, audit.expire_approvals_job),
-    ]
+    code: dict[str, Callable[[Runtime], str | JobResult]] = {
+        "ca.holds.expire": ca.expire_holds_job,
+        "ca.crl.publish_due": ca.crl_publish_due_job,
+        "ca.ocsp_signers.renew": ca.renew_ocsp_signers_job,
+        "ocsp.presign": ocsp.presign_job,
+        "enrollment.expire_applications": enrollment.expire_applications_job,
+        "enrollment.expiry_reminders": enrollment.expiry_reminders_job,
+        "enrollment.send_mail": enrollment.send_mail_job,
+        "enrollment.housekeeping": enrollment.housekeeping_job,
+        "audit.seal": audit.seal_job,
+        "ca.reconcile": ca.reconcile_job,
+        "approvals.expire": audit.expire_approvals_job,
+    }
+    return [Job(name, interval, code[name]) for name, interval in SCHEDULE]
 
 
 JOBS.update((job.name, job) for job in _all_jobs())

@@ -68,7 +68,7 @@ def _config_paths() -> dict[str, Any]:
 
     return {
         "/healthz": probe("Liveness probe", "healthz"),
-        "/readyz": probe("Readiness probe (database, key store, audit seal age)", "readyz"),
+        "/readyz": probe("Readiness probe (database, key store, audit seal age; lists stale periodic jobs)", "readyz"),
         "/metrics": {
             "get": {
                 "tags": ["operations"],

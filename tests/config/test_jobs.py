@@ -148,3 +148,21 @@ def test_the_loop_survives_a_failing_job_and_records_it(
     [run] = job_runs.history()
     assert run.outcome == "failed" and run.job == "test.fails"
     assert timedelta(0) <= run.finished_at - run.started_at < timedelta(seconds=5)
+
+
+def test_readyz_lists_stale_jobs_without_failing_the_host(
+    settings: Settings, db: pw.Database, clock: FrozenClock, key_store: SoftwareKeyStore
+) -> None:
+    """A job with no successful run for two intervals is named in /readyz; the host stays ready
+    (a stuck loop or SMTP outage is not this host's inability to serve)."""
+    from tests.conftest import make_client
+
+    client = make_client(settings, ["ca"], db, clock, key_store)
+    assert client.simulate_get("/readyz").json["stale_jobs"] == []  # never run: not stale
+    start = clock.now()
+    job_runs.record("ocsp.presign", start, start, job_runs.OK, JobResult("signed 0 response(s)"))
+    clock.advance(seconds=120)
+    assert client.simulate_get("/readyz").json["stale_jobs"] == []
+    clock.advance(seconds=1)
+    ready = client.simulate_get("/readyz")
+    assert ready.status_code == 200 and ready.json["stale_jobs"] == ["ocsp.presign"]
