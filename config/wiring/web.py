@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPub
 from access.principals import principal_for_token
 from ca.errors import AuthorityNotFoundError
 from ca.hierarchy import authority, load_certificate
+from config.job_schedule import SCHEDULE
 from config.runtime import Runtime, WSGIApp
 from config.wiring.enrollment import services_for
 from core.auth import Principal
@@ -85,8 +86,6 @@ def _receipt_seal_fingerprints(name: str) -> frozenset[str]:
 
 
 def deps_for(runtime: Runtime) -> WebDeps:
-    from config.jobs import JOBS  # config.jobs imports the wiring modules: not at import time
-
     settings = runtime.settings
     services = services_for(runtime)
     logins = officer_login(settings.enrollment, runtime.clock)
@@ -109,7 +108,7 @@ def deps_for(runtime: Runtime) -> WebDeps:
         login=login,
         logout=logout,
         session_principal=session_principal,
-        jobs=tuple(JobInfo(job.name, job.interval_seconds) for job in JOBS.values()),
+        jobs=tuple(JobInfo(name, interval) for name, interval in SCHEDULE),
         audit_keys=audit_keys,
         application_status=functools.partial(_application_status, services),
         certificate_by_code=functools.partial(_certificate_by_code, services),
