@@ -168,7 +168,9 @@ def states(schedule: Sequence[tuple[str, int]], now: datetime) -> list[JobState]
 
 
 def _state(name: str, interval_seconds: int, now: datetime) -> JobState:
-    newest = JobRun.select().where(JobRun.job == name).order_by(JobRun.started_at.desc(), JobRun.id.desc())
+    # started_at alone: an (job, started_at) index answers it without a sort (measured on PostgreSQL:
+    # an id tie-breaker added an incremental sort and a slower plan to every look-up).
+    newest = JobRun.select().where(JobRun.job == name).order_by(JobRun.started_at.desc())
     last = newest.first()
     success = newest.where(JobRun.outcome == OK).first() if last is not None else None
     first_run_at = None
