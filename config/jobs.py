@@ -89,7 +89,7 @@ def _run(job: Job, runtime: Runtime) -> JobOutcome:
         logger.exception("job %s failed", job.name)
         error_class = type(exc).__name__
         outcome = job_runs.FAILED
-        result = JobResult(f"failed: {error_class}")
+        result = JobResult(f"raised {error_class}; the log has the details")
         if core_db.is_unavailable(exc):
             core_db.forget_connections()  # reported, and audited once the database is back
             outcome = job_runs.SKIPPED_DB_UNAVAILABLE
