@@ -170,3 +170,13 @@ def test_readyz_lists_stale_jobs_without_failing_the_host(
     clock.advance(seconds=1)
     ready = client.simulate_get("/readyz")
     assert ready.status_code == 200 and ready.json["stale_jobs"] == ["ocsp.presign"]
+
+
+@pytest.mark.parametrize("days", [0, 3651])
+def test_the_retention_setting_is_checked_at_start_up(days: int) -> None:
+    from config.settings import load_settings
+    from core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"jobs\.run_retention_days"):
+        load_settings(env={"SEKAP_TRUST__JOBS__RUN_RETENTION_DAYS": str(days)})
+    assert load_settings(env={"SEKAP_TRUST__JOBS__RUN_RETENTION_DAYS": "90"}).jobs.run_retention_days == 90
