@@ -8,8 +8,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import peewee as pw
 import pytest
@@ -29,6 +34,7 @@ from hsm.software import SoftwareKeyStore
 
 # What an exception message may carry (the tests' log check refuses real PESELs in log lines).
 DETAIL = "detail-from-the-exception-message"
+BIN = Path(sys.executable).parent
 
 
 class _Boom(SekapError):
@@ -180,3 +186,28 @@ def test_the_retention_setting_is_checked_at_start_up(days: int) -> None:
     with pytest.raises(ConfigurationError, match=r"jobs\.run_retention_days"):
         load_settings(env={"SEKAP_TRUST__JOBS__RUN_RETENTION_DAYS": str(days)})
     assert load_settings(env={"SEKAP_TRUST__JOBS__RUN_RETENTION_DAYS": "90"}).jobs.run_retention_days == 90
+
+
+@pytest.mark.slow
+def test_a_real_process_records_its_runs_with_its_host_and_pid(db_url: str, db: pw.Database, tmp_path: Path) -> None:
+    """``sekap-trust jobs run`` in its own process: each run is a row naming that process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEKAP_TRUST")}
+    env.update(
+        {
+            "SEKAP_TRUST__DATABASE__URL": db_url,
+            "SEKAP_TRUST__KEYSTORE__PIN_FILE": "",
+            "SEKAP_TRUST__AUDIT__CHAIN_KEY_FILE": "",
+        }
+    )
+    command = [str(BIN / "sekap-trust"), "jobs", "run", "ca.holds.expire", "approvals.expire"]
+    process = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "ca.holds.expire: ok (" in out and "approvals.expire: ok (" in out, out
+    host = socket.gethostname()[:100]
+    assert {(r.job, r.outcome, r.host, r.pid) for r in job_runs.history()} == {
+        ("ca.holds.expire", "ok", host, process.pid),
+        ("approvals.expire", "ok", host, process.pid),
+    }
