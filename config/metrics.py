@@ -4,7 +4,7 @@ workers: each worker (and the jobs loop) writes its counters to files in
 adds them up. Without that variable (tests, the CLI) the process registry is used.
 
 Per-request cost is one counter and one histogram observation (a few microseconds); gauges that
-describe the system (CRL age, last audit seal age, stale reservations, outbox depth) are read
+describe the system (CRL age, last audit seal age, stale reservations, outbox depth, stale jobs) are read
 from the database only when scraped, so several hosts report the same truth.
 """
 
@@ -16,6 +16,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -248,6 +249,20 @@ class _StateCollector:
         )
         depth = OutgoingEmail.select().where(OutgoingEmail.sent_at.is_null() & ~OutgoingEmail.failed).count()
         yield GaugeMetricFamily("sekap_outbox_depth", "e-mails waiting to be sent", value=depth)
+        yield _stale_jobs(now)
+
+
+def _stale_jobs(now: datetime) -> Any:
+    """1 per job whose last successful run (any host) is older than two intervals (core.job_runs)."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    from config.job_schedule import SCHEDULE
+    from core import job_runs
+
+    stale = GaugeMetricFamily("sekap_job_stale", "1: no successful run for two intervals on any host", labels=["job"])
+    for state in job_runs.states(SCHEDULE, now):
+        stale.add_metric([state.name], 1 if state.stale else 0)
+    return stale
 
 
 class MetricsResource:

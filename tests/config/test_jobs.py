@@ -160,7 +160,7 @@ def test_the_loop_survives_a_failing_job_and_records_it(
     assert timedelta(0) <= run.finished_at - run.started_at < timedelta(seconds=5)
 
 
-def test_readyz_lists_stale_jobs_without_failing_the_host(
+def test_readyz_and_metrics_report_stale_jobs_without_failing_the_host(
     settings: Settings, db: pw.Database, clock: FrozenClock, key_store: SoftwareKeyStore
 ) -> None:
     """A job with no successful run for two intervals is named in /readyz; the host stays ready
@@ -176,6 +176,9 @@ def test_readyz_lists_stale_jobs_without_failing_the_host(
     clock.advance(seconds=1)
     ready = client.simulate_get("/readyz")
     assert ready.status_code == 200 and ready.json["stale_jobs"] == ["ocsp.presign"]
+    metrics = client.simulate_get("/metrics").text
+    assert 'sekap_job_stale{job="ocsp.presign"} 1.0' in metrics
+    assert 'sekap_job_stale{job="ca.holds.expire"} 0.0' in metrics
 
 
 @pytest.mark.parametrize("days", [0, 3651])
