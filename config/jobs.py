@@ -130,6 +130,8 @@ def loop(runtime: Runtime, stop: threading.Event | None = None, tick_seconds: fl
     while not stop.is_set():
         now = time.monotonic()
         for name, job in JOBS.items():
+            if stop.is_set():
+                break  # a stop asked during a round (every job is due at start) waits for one job, not all
             if now >= due.get(name, 0.0):
                 _run(job, runtime)
                 due[name] = time.monotonic() + job.interval_seconds
