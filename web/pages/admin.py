@@ -84,7 +84,7 @@ class AdminAuditResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         require_admin(req)
         report = audit.verify_chain(self.deps.audit_keys())
-        last_seal = audit.AuditSeal.select().order_by(audit.AuditSeal.seq.desc()).first()
+        last_seal = audit.last_seal()
         render_page(
             resp,
             "admin_audit.html",
