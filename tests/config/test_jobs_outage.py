@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 import peewee as pw
@@ -22,18 +22,10 @@ from core.clock import FrozenClock
 from core.job_runs import JobResult
 from hsm.software import SoftwareKeyStore
 from tests.config.tcp_proxy import TCPProxy
+from tests.config.test_outage import proxy  # noqa: F401 - the fixture: PostgreSQL behind a TCP proxy
 from tests.conftest import POSTGRES_URL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture
-def proxy() -> Iterator[TCPProxy]:
-    target = urlparse(POSTGRES_URL)
-    proxy = TCPProxy(target.hostname or "127.0.0.1", target.port or 5432)
-    proxy.start()
-    yield proxy
-    proxy.stop()
 
 
 def _counts_runs(runtime: Runtime) -> JobResult:
@@ -53,7 +45,7 @@ def test_the_loop_survives_an_outage_and_records_again_afterwards(
     db: pw.Database,
     clock: FrozenClock,
     key_store: SoftwareKeyStore,
-    proxy: TCPProxy,
+    proxy: TCPProxy,  # noqa: F811 - the fixture imported above
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
