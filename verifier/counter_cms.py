@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from asn1crypto import cms
+from asn1crypto import core as asn1_core
 from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import InvalidSignature
 from pyhanko.sign.general import check_ess_certid
@@ -25,7 +26,7 @@ from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, Signat
 from core.clock import ensure_utc
 from verifier.archive import ValidationData, digest
 from verifier.common import PARSE_ERRORS, present
-from verifier.counter import CounterBase, Walk, failed, walk, with_path
+from verifier.counter import MAX_COUNTER_SIGNATURES, CounterBase, Walk, failed, walk, with_path
 from verifier.environment import VerificationEnvironment
 from verifier.report import CounterSignatureReport, Indication, SubIndication, Verdict
 
@@ -34,20 +35,36 @@ _WEAK_DIGESTS = frozenset({"md5", "sha1", "md2", "md4"})
 
 
 def counter_signer_infos(signer: cms.SignerInfo) -> list[cms.SignerInfo | None]:
-    """The countersignature attribute values of ``signer`` (None: one that cannot be read)."""
+    """The countersignature attribute values of ``signer``, each parsed on its own (None: one
+    that is not a SignerInfo), at most one more than :data:`MAX_COUNTER_SIGNATURES`."""
     found: list[cms.SignerInfo | None] = []
     try:
         attrs = signer["unsigned_attrs"]
         for attr in attrs if present(attrs) else ():
-            if attr["type"].dotted != COUNTER_SIGNATURE_OID:
-                continue
-            try:
-                found.extend(attr["values"])
-            except PARSE_ERRORS:
-                found.append(None)
+            if attr["type"].dotted == COUNTER_SIGNATURE_OID:
+                found.extend(_values(bytes(attr["values"].contents or b""), MAX_COUNTER_SIGNATURES + 1 - len(found)))
     except PARSE_ERRORS:
         found.append(None)
-    return found
+    return found[: MAX_COUNTER_SIGNATURES + 1]
+
+
+def _values(contents: bytes, limit: int) -> list[cms.SignerInfo | None]:
+    """Split the SET OF's contents into elements without trusting their type."""
+    values: list[cms.SignerInfo | None] = []
+    while contents and len(values) < limit:
+        try:
+            encoded = asn1_core.load(contents, strict=False).dump()
+        except PARSE_ERRORS:
+            values.append(None)
+            break
+        contents = contents[len(encoded) :]
+        try:
+            info = cms.SignerInfo.load(encoded, strict=True)
+            info["sid"].native  # noqa: B018 - a non-SignerInfo fails here, not deep in the checks
+            values.append(info)
+        except PARSE_ERRORS:
+            values.append(None)
+    return values
 
 
 async def cms_counter_signatures(
