@@ -20,7 +20,15 @@ from verifier.archive import ValidationData
 from verifier.common import PARSE_ERRORS, certificate_info, signer_identity
 from verifier.environment import VerificationEnvironment
 from verifier.paths import validate_certificate_path
-from verifier.report import PASSED, CounterSignatureReport, Indication, SubIndication, Verdict
+from verifier.report import (
+    PASSED,
+    CertificateInfo,
+    CounterSignatureReport,
+    Indication,
+    RevocationEvidence,
+    SubIndication,
+    Verdict,
+)
 
 # Nesting deeper than this (a counter-signature of a counter-signature of …) is not validated.
 MAX_COUNTER_DEPTH = 4
@@ -44,6 +52,16 @@ class CounterBase:
 
 def failed(base: CounterBase, verdict: Verdict, cert: asn1_x509.Certificate | None = None) -> CounterSignatureReport:
     """The report of a counter-signature that did not get as far as its certificate path."""
+    return _report(base, verdict, cert, (certificate_info(cert),) if cert is not None else (), ())
+
+
+def _report(
+    base: CounterBase,
+    verdict: Verdict,
+    cert: asn1_x509.Certificate | None,
+    chain: tuple[CertificateInfo, ...],
+    revocation: tuple[RevocationEvidence, ...],
+) -> CounterSignatureReport:
     return CounterSignatureReport(
         id=base.id,
         counters=base.counters,
@@ -52,10 +70,11 @@ def failed(base: CounterBase, verdict: Verdict, cert: asn1_x509.Certificate | No
         sub_indication=verdict.sub_indication,
         signer=signer_identity(cert) if cert is not None else None,
         claimed_signing_time=base.claimed_signing_time,
-        certificate_chain=(certificate_info(cert),) if cert is not None else (),
+        certificate_chain=chain,
+        revocation=revocation,
         signature_algorithm=base.signature_algorithm,
         digest_algorithm=base.digest_algorithm,
-        warnings=(verdict.reason,) if verdict.reason else (),
+        warnings=(verdict.reason,) if verdict.reason and verdict is not PASSED else (),
     )
 
 
@@ -84,20 +103,7 @@ async def with_path(
         chain = tuple(certificate_info(c) for c in reversed(list(outcome.path.iter_certs(include_root=True))))
     else:
         chain = (certificate_info(cert),)
-    return CounterSignatureReport(
-        id=base.id,
-        counters=base.counters,
-        format=base.format,
-        indication=verdict.indication,
-        sub_indication=verdict.sub_indication,
-        signer=signer_identity(cert),
-        claimed_signing_time=base.claimed_signing_time,
-        certificate_chain=chain,
-        revocation=env.evidence(contexts),
-        signature_algorithm=base.signature_algorithm,
-        digest_algorithm=base.digest_algorithm,
-        warnings=(verdict.reason,) if verdict.reason and verdict is not PASSED else (),
-    )
+    return _report(base, verdict, cert, chain, env.evidence(contexts))
 
 
 @dataclass(frozen=True)

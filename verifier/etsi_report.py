@@ -131,16 +131,7 @@ def _counter_attributes(attributes: Any, index: int, numbers: list[int]) -> None
 
 def _counter_report(root: Any, signature: SignatureReport, index: int, number: int, validation_time: datetime) -> None:
     counter: CounterSignatureReport = signature.counter_signatures[number]
-    node = _el(root, "SignatureValidationReport")
-    ident = _el(node, "SignatureIdentifier", id=_counter_id(index, number))
-    _el(ident, "HashOnly", "false")
-    _el(ident, "DocHashOnly", "false")
-    _el(ident, "DAIdentifier", counter.id)
-    times = _el(node, "ValidationTimeInfo")
-    _el(times, "ValidationTime", _time(validation_time))
-    best = _el(times, "BestSignatureTime")
-    _el(best, "POETime", _time(validation_time))
-    _el(best, "TypeOfProof", _POE_VALIDATION)
+    node = _report_head(root, _counter_id(index, number), counter.id, validation_time, None)
     nested = _countered_by(signature, counter.id)
     if nested:
         _counter_attributes(_el(node, "SignatureAttributes"), index, nested)
@@ -169,21 +160,30 @@ def _timestamp_object(listing: Any, object_id: str, signature: SignatureReport, 
 
 
 def _signature_report(root: Any, signature: SignatureReport, index: int, validation_time: datetime) -> None:
-    node = _el(root, "SignatureValidationReport")
-    identifier = _el(node, "SignatureIdentifier", id=f"S-{index}")
-    _el(identifier, "HashOnly", "false")
-    _el(identifier, "DocHashOnly", "false")
-    _el(identifier, "DAIdentifier", signature.id)
-    times = _el(node, "ValidationTimeInfo")
-    _el(times, "ValidationTime", _time(validation_time))
-    best = _el(times, "BestSignatureTime")
     stamped = [t.time for t in signature.timestamps if t.indication is Indication.TOTAL_PASSED and t.time]
-    _el(best, "POETime", _time(min(stamped) if stamped else validation_time))
-    _el(best, "TypeOfProof", _POE_PROVIDED if stamped else _POE_VALIDATION)
+    node = _report_head(root, f"S-{index}", signature.id, validation_time, min(stamped) if stamped else None)
     _signature_attributes(node, signature, index)
     if signature.signer is not None:
         _signer_information(node, signature.signer.name, signature.certificate_chain)
     _status(node, signature.indication, signature.sub_indication)
+
+
+def _report_head(
+    root: Any, identifier: str, da_identifier: str, validation_time: datetime, poe: datetime | None
+) -> Any:
+    """A ``vr:SignatureValidationReport`` with its identifier and times: the best signature time
+    is ``poe`` (a validated timestamp's time) when given, else the validation time."""
+    node = _el(root, "SignatureValidationReport")
+    ident = _el(node, "SignatureIdentifier", id=identifier)
+    _el(ident, "HashOnly", "false")
+    _el(ident, "DocHashOnly", "false")
+    _el(ident, "DAIdentifier", da_identifier)
+    times = _el(node, "ValidationTimeInfo")
+    _el(times, "ValidationTime", _time(validation_time))
+    best = _el(times, "BestSignatureTime")
+    _el(best, "POETime", _time(poe or validation_time))
+    _el(best, "TypeOfProof", _POE_PROVIDED if poe else _POE_VALIDATION)
+    return node
 
 
 def _signer_information(node: Any, name: str | None, chain: tuple[CertificateInfo, ...]) -> None:
