@@ -409,3 +409,75 @@ def test_openapi_names_every_field_of_a_counter_signature_report() -> None:
     assert {f.name for f in fields(CounterSignatureReport)} == set(schemas["CounterSignatureReport"]["properties"])
     assert "counter_signatures" in schemas["SignatureReport"]["properties"]
     assert {f.name for f in fields(SignatureReport)} == set(schemas["SignatureReport"]["properties"])
+
+
+# --- independent producers: EU DSS (stored vectors) and xmlsec1 (at test time) -------------
+
+VECTORS = Path(__file__).parent / "vectors" / "dss"
+ASIC_S = "application/vnd.etsi.asic-s+zip"
+
+
+@pytest.mark.interop
+def test_xmlsec1_counter_signature_over_our_xades(verify, vpki, citizen, clock, tmp_path):
+    """An independent implementation (xmlsec1) counter-signs our XAdES: a plain XML-DSig
+    counter-signature, validated like ours."""
+    from tests.verifier.xmlsign import xmlsec_counter_sign
+
+    witness = _witness(vpki, tmp_path)
+    package = _xades(citizen, clock)
+    package = _edit(package, XML, lambda content: xmlsec_counter_sign(content, witness, tmp_path))
+    report = verify(package, ASIC_E)
+    assert report.indication == "TOTAL_PASSED", report.to_dict()
+    counter = _counter(report)
+    assert (counter.indication, counter.format, counter.signer.name) == ("TOTAL_PASSED", "XML-DSig", WITNESS)
+
+
+@pytest.mark.interop
+def test_dss_xades_counter_signature_in_asic_s(verify):
+    """EU DSS's ASiC-S with a XAdES counter-signature (vectors/dss README): the counter-signature's
+    cryptography holds; DSS's test PKI is not ours, so its chain is not trusted."""
+    report = verify((VECTORS / "container-with-counter-signature.asics").read_bytes(), ASIC_S)
+    counter = _counter(report)
+    assert (counter.indication, counter.sub_indication) == ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND")
+    assert counter.counters == _only(report).id and counter.format == "XAdES"
+    assert counter.signer.name == "Ágnes Juhász"
+
+
+@pytest.mark.interop
+def test_dss_xades_counter_signature_tampered_twin(verify):
+    """The same DSS container with one bit of the countered SignatureValue changed here."""
+    data = (VECTORS / "container-with-counter-signature.asics").read_bytes()
+    package = _edit(data, "META-INF/signatures.xml", _tamper_xades_value)
+    report = verify(package, ASIC_S)
+    assert (_only(report).indication, _only(report).sub_indication) == ("TOTAL_FAILED", "SIG_CRYPTO_FAILURE")
+    assert (_counter(report).indication, _counter(report).sub_indication) == ("TOTAL_FAILED", "HASH_FAILURE")
+
+
+@pytest.mark.interop
+def test_dss_cades_counter_signature_in_asic_s(verify):
+    """EU DSS's ASiC-S with a CAdES countersignature attribute: the counter-signature verifies
+    (untrusted DSS chain). Its main signature does not match the data file here, as in DSS's own
+    test, which checks only the counter-signature."""
+    report = verify((VECTORS / "containerWithCounterSig.asics").read_bytes(), ASIC_S)
+    assert (_only(report).indication, _only(report).sub_indication) == ("TOTAL_FAILED", "HASH_FAILURE")
+    counter = _counter(report)
+    assert (counter.indication, counter.sub_indication) == ("INDETERMINATE", "NO_CERTIFICATE_CHAIN_FOUND")
+    assert counter.format == "CAdES"
+
+
+@pytest.mark.interop
+def test_dss_sha1_cms_counter_signature_is_a_crypto_constraints_failure(verify):
+    report = verify((VECTORS / "counterSig.p7m").read_bytes(), "application/pkcs7-mime")
+    counter = _counter(report)
+    assert (counter.indication, counter.sub_indication) == ("INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE")
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("name", ["xades-fake-counter-signature.xml", "xades-counter-signature-injected.xml"])
+def test_dss_counter_signatures_not_over_the_signature_value_fail(verify, name):
+    """DSS's attack vectors: a CountersignedSignature reference to a ds:Object instead of the
+    countered SignatureValue (DSS: not valid). Ours: FORMAT_FAILURE; the main signature unaffected."""
+    report = verify((VECTORS / name).read_bytes(), "application/xml")
+    assert _only(report).indication == "INDETERMINATE"  # DSS's chain is not ours
+    counter = _counter(report)
+    assert (counter.indication, counter.sub_indication) == ("TOTAL_FAILED", "FORMAT_FAILURE")

@@ -141,3 +141,59 @@ def xmlsec_sign(citizen: Citizen, directory: Path, *, sha1: bool = False, detach
         cwd=directory,
     )
     return out.read_bytes()
+
+
+COUNTER_TEMPLATE = """<xades:CounterSignature xmlns:xades="http://uri.etsi.org/01903/v1.3.2#">
+<Signature xmlns="http://www.w3.org/2000/09/xmldsig#" Id="CS-xmlsec1">
+  <SignedInfo>
+    <CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+    <SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>
+    <Reference URI="#{target}" Type="http://uri.etsi.org/01903#CountersignedSignature">
+      <Transforms><Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></Transforms>
+      <DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/>
+    </Reference>
+  </SignedInfo>
+  <SignatureValue/>
+  <KeyInfo><X509Data/></KeyInfo>
+</Signature>
+</xades:CounterSignature>"""
+
+
+def xmlsec_counter_sign(signatures_xml: bytes, citizen: Citizen, directory: Path) -> bytes:
+    """A plain XML-DSig counter-signature (EN 319 132-1 §5.2.7.2) over the first ds:Signature's
+    SignatureValue of an ASiC-E signature file, signed by ``xmlsec1 --sign`` (EC key): the
+    template goes into the signature's UnsignedSignatureProperties and xmlsec1 fills in the
+    digest, the signature value and the certificate."""
+    from lxml import etree
+
+    ds, xades = "http://www.w3.org/2000/09/xmldsig#", "http://uri.etsi.org/01903/v1.3.2#"
+    root = etree.fromstring(signatures_xml)
+    signature = root.find(f"{{{ds}}}Signature")
+    target = signature.find(f"{{{ds}}}SignatureValue").get("Id")
+    qualifying = signature.find(f"{{{ds}}}Object/{{{xades}}}QualifyingProperties")
+    unsigned = etree.SubElement(qualifying, f"{{{xades}}}UnsignedProperties")
+    usp = etree.SubElement(unsigned, f"{{{xades}}}UnsignedSignatureProperties")
+    usp.append(etree.fromstring(COUNTER_TEMPLATE.format(target=target)))
+    template = directory / "counter-template.xml"
+    template.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    out = directory / "counter-signed.xml"
+    subprocess.run(
+        [
+            tool("xmlsec1"),
+            "--sign",
+            "--privkey-pem",
+            f"{citizen.key_path},{citizen.cert_path}",
+            "--id-attr:Id",
+            f"{ds}:SignatureValue",
+            "--node-xpath",
+            "//*[@Id='CS-xmlsec1']",
+            "--output",
+            str(out),
+            str(template),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+        cwd=directory,
+    )
+    return out.read_bytes()
