@@ -481,3 +481,22 @@ def test_dss_counter_signatures_not_over_the_signature_value_fail(verify, name):
     assert _only(report).indication == "INDETERMINATE"  # DSS's chain is not ours
     counter = _counter(report)
     assert (counter.indication, counter.sub_indication) == ("TOTAL_FAILED", "FORMAT_FAILURE")
+
+
+def test_pades_signature_with_a_counter_signature(verify, vpki, citizen, clock, tmp_path):
+    """A countersignature attribute added to a PAdES signature's SignerInfo (RFC 5652 §11.4) in
+    the reserved /Contents space (outside the byte range): reported like in CAdES."""
+    from epackage.countersign import counter_sign_cms
+    from tests.verifier.pdfsign import pades_sign
+
+    pdf = pades_sign(citizen, bytes_reserved=16384)
+    start = pdf.index(b"/Contents <") + len(b"/Contents <")
+    end = pdf.index(b">", start)
+    original = cms.ContentInfo.load(bytes.fromhex(pdf[start:end].decode()), strict=False).dump()
+    countered = counter_sign_cms(original, signer_of(_witness(vpki, tmp_path)), clock.now(), None)
+    assert 2 * len(countered) <= end - start
+    pdf = pdf[:start] + countered.hex().encode().ljust(end - start, b"0") + pdf[end:]
+    report = verify(pdf, "application/pdf")
+    assert _only(report).indication == "TOTAL_PASSED", report.to_dict()
+    counter = _counter(report)
+    assert (counter.indication, counter.signer.name, counter.format) == ("TOTAL_PASSED", WITNESS, "CAdES")
