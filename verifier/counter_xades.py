@@ -17,6 +17,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from verifier.archive import ValidationData
 from verifier.counter import CounterBase, Walk, failed, walk, with_path
+from verifier.detect import Part
 from verifier.environment import VerificationEnvironment
 from verifier.report import CounterSignatureReport, Indication, SubIndication, Verdict
 from verifier.xades_parsing import (
@@ -45,9 +46,14 @@ def counter_signature_elements(signature: etree._Element) -> list[etree._Element
 
 
 async def xades_counter_signatures(
-    root: etree._Element, signature: etree._Element, signature_id: str, env: VerificationEnvironment
+    root: etree._Element,
+    signature: etree._Element,
+    signature_id: str,
+    env: VerificationEnvironment,
+    parts: list[Part] | None = None,
 ) -> tuple[CounterSignatureReport, ...]:
-    """Every counter-signature of ``signature`` (nested ones too), validated."""
+    """Every counter-signature of ``signature`` (nested ones too), validated; ``parts`` are the
+    detached files a counter-signature may reference besides the countered SignatureValue."""
     index = ids(root)
 
     async def judge(
@@ -62,7 +68,7 @@ async def xades_counter_signatures(
             signature_algorithm=algorithm_of(child, "ds:SignedInfo/ds:SignatureMethod"),
             digest_algorithm=algorithm_of(child, "ds:SignedInfo/ds:Reference/ds:DigestMethod"),
         )
-        return await _judge(root, child, parent, base, index, env)
+        return await _judge(root, child, parent, base, (index, parts or []), env)
 
     return await walk(signature, signature_id, Walk("XAdES", counter_signature_elements, judge))
 
@@ -72,15 +78,16 @@ async def _judge(
     counter: etree._Element,
     parent: etree._Element,
     base: CounterBase,
-    index: dict[str, list[etree._Element]],
+    document: tuple[dict[str, list[etree._Element]], list[Part]],
     env: VerificationEnvironment,
 ) -> tuple[CounterSignatureReport, etree._Element | None]:
+    index, parts = document
     problem = _target_problem(counter, parent, index)
     if problem is not None:
         return failed(base, problem), counter
     candidates = candidate_certificates(counter)
     path = root.getroottree().getelementpath(counter)
-    cert, verdict = crypto_verify(root, counter, candidates, [], env.moment, is_xades(counter), target_path=path)
+    cert, verdict = crypto_verify(root, counter, candidates, parts, env.moment, is_xades(counter), target_path=path)
     verdict = algorithm_check(counter) or verdict
     signer = asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER)) if cert is not None else None
     if verdict.indication is not Indication.TOTAL_PASSED or signer is None:

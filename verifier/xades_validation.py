@@ -71,14 +71,21 @@ _NOT_XADES = "plain XML-DSig, not XAdES: no xades:QualifyingProperties (EN 319 1
 
 
 async def validate_xml(
-    root: etree._Element, env: VerificationEnvironment, detached: list[Part], *, max_signatures: int = 16
+    root: etree._Element,
+    env: VerificationEnvironment,
+    detached: list[Part],
+    *,
+    max_signatures: int = 16,
+    counter_parts: list[Part] | None = None,
 ) -> tuple[list[SignatureReport], list[str]]:
-    """Validate every top-level ds:Signature of ``root`` (at most ``max_signatures``)."""
+    """Validate every top-level ds:Signature of ``root`` (at most ``max_signatures``) and its
+    counter-signatures, which may also reference files of ``counter_parts`` (default: ``detached``)."""
     signatures = find_signatures(root)
     reports = []
     for index, signature in enumerate(signatures[:max_signatures]):
         report = await _validate_signature(root, signature, index, env, detached)
-        counters = await xades_counter_signatures(root, signature, report.id, env)
+        parts = detached if counter_parts is None else counter_parts
+        counters = await xades_counter_signatures(root, signature, report.id, env, parts)
         reports.append(with_counter_signatures(report, counters))
     warnings = []
     if len(signatures) > max_signatures:

@@ -433,6 +433,24 @@ def test_xmlsec1_counter_signature_over_our_xades(verify, vpki, citizen, clock, 
 
 
 @pytest.mark.interop
+def test_xmlsec1_counter_signature_that_also_references_a_data_file(verify, vpki, citizen, clock, tmp_path):
+    """EN 319 132-1 §5.2.7.2 allows references besides the CountersignedSignature one: the
+    counter-signature's reference to a file of the container resolves (and a changed file breaks
+    it); coverage of the package stays the main signatures' business."""
+    from tests.verifier.xmlsign import xmlsec_counter_sign
+
+    witness = _witness(vpki, tmp_path)
+    package = _xades(citizen, clock)
+    also = ("wniosek-1.xml", FORMS["wniosek-1.xml"])
+    package = _edit(package, XML, lambda content: xmlsec_counter_sign(content, witness, tmp_path, also=also))
+    report = verify(package, ASIC_E)
+    assert _counter(report).indication == "TOTAL_PASSED", report.to_dict()
+    changed = replace_file(package, "wniosek-1.xml", b"<wniosek>inny</wniosek>")
+    report = verify(changed, ASIC_E)
+    assert (_counter(report).indication, _counter(report).sub_indication) == ("TOTAL_FAILED", "HASH_FAILURE")
+
+
+@pytest.mark.interop
 def test_dss_xades_counter_signature_in_asic_s(verify):
     """EU DSS's ASiC-S with a XAdES counter-signature (vectors/dss README): the counter-signature's
     cryptography holds; DSS's test PKI is not ours, so its chain is not trusted."""

@@ -151,7 +151,7 @@ COUNTER_TEMPLATE = """<xades:CounterSignature xmlns:xades="http://uri.etsi.org/0
     <Reference URI="#{target}" Type="http://uri.etsi.org/01903#CountersignedSignature">
       <Transforms><Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></Transforms>
       <DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/>
-    </Reference>
+    </Reference>{extra}
   </SignedInfo>
   <SignatureValue/>
   <KeyInfo><X509Data/></KeyInfo>
@@ -159,11 +159,14 @@ COUNTER_TEMPLATE = """<xades:CounterSignature xmlns:xades="http://uri.etsi.org/0
 </xades:CounterSignature>"""
 
 
-def xmlsec_counter_sign(signatures_xml: bytes, citizen: Citizen, directory: Path) -> bytes:
+def xmlsec_counter_sign(
+    signatures_xml: bytes, citizen: Citizen, directory: Path, *, also: tuple[str, bytes] | None = None
+) -> bytes:
     """A plain XML-DSig counter-signature (EN 319 132-1 §5.2.7.2) over the first ds:Signature's
     SignatureValue of an ASiC-E signature file, signed by ``xmlsec1 --sign`` (EC key): the
     template goes into the signature's UnsignedSignatureProperties and xmlsec1 fills in the
-    digest, the signature value and the certificate."""
+    digest, the signature value and the certificate. ``also`` (name, content) adds a reference to
+    that data file too (written next to the template for xmlsec1 to read)."""
     from lxml import etree
 
     ds, xades = "http://www.w3.org/2000/09/xmldsig#", "http://uri.etsi.org/01903/v1.3.2#"
@@ -173,7 +176,11 @@ def xmlsec_counter_sign(signatures_xml: bytes, citizen: Citizen, directory: Path
     qualifying = signature.find(f"{{{ds}}}Object/{{{xades}}}QualifyingProperties")
     unsigned = etree.SubElement(qualifying, f"{{{xades}}}UnsignedProperties")
     usp = etree.SubElement(unsigned, f"{{{xades}}}UnsignedSignatureProperties")
-    usp.append(etree.fromstring(COUNTER_TEMPLATE.format(target=target)))
+    extra = ""
+    if also is not None:
+        (directory / also[0]).write_bytes(also[1])
+        extra = f'<Reference URI="{also[0]}"><DigestMethod Algorithm="{SHA256}"/><DigestValue/></Reference>'
+    usp.append(etree.fromstring(COUNTER_TEMPLATE.format(target=target, extra=extra)))
     template = directory / "counter-template.xml"
     template.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
     out = directory / "counter-signed.xml"

@@ -115,6 +115,18 @@ def _data_references(signature: etree._Element) -> list[str]:
     return uris
 
 
+def _counter_parts(root: etree._Element, container: Container, parts: dict[str, Part]) -> list[Part]:
+    """The main signatures' parts and the data files counter-signatures reference besides the
+    countered SignatureValue (EN 319 132-1 §5.2.7.2 allows further references)."""
+    found = dict(parts)
+    for signature in root.iter(f"{{{DS}}}Signature"):
+        for uri in _data_references(signature):
+            file_name = _file_name(uri)
+            if uri not in found and file_name in container.data_files:
+                found[uri] = Part(name=uri, filename=uri, content_type=None, data=container.data_files[file_name])
+    return list(found.values())
+
+
 def _file_name(uri: str) -> str:
     """A reference URI as a container path (EN 319 162-1 §4.4.3.2: relative to the root)."""
     name = unquote(uri)
@@ -142,7 +154,9 @@ async def _xades_file(
                 parts[uri] = Part(name=uri, filename=uri, content_type=None, data=container.data_files[file_name])
     if budget <= 0:
         return [], SignatureFileInfo(name, "XAdES", (), (), problems=("too many signatures in the container",))
-    found, _warnings = await validate_xml(root, env, list(parts.values()), max_signatures=budget)
+    found, _warnings = await validate_xml(
+        root, env, list(parts.values()), max_signatures=budget, counter_parts=_counter_parts(root, container, parts)
+    )
     renamed = [rename(r, f"{name}#{r.id}") for r in found]
     covers = sorted({_file_name(p) for r in renamed for p in r.coverage.detached_parts})
     if not covers:
