@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import string
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -518,3 +519,31 @@ def test_pades_signature_with_a_counter_signature(verify, vpki, citizen, clock, 
     assert _only(report).indication == "TOTAL_PASSED", report.to_dict()
     counter = _counter(report)
     assert (counter.indication, counter.signer.name, counter.format) == ("TOTAL_PASSED", WITNESS, "CAdES")
+
+
+URI_CHARACTERS = string.ascii_letters + string.digits + "#-_./"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(uri=st.text(alphabet=URI_CHARACTERS, max_size=40), value=st.binary(max_size=96), digest=st.binary(max_size=48))
+def test_arbitrary_xades_counter_signature_fields_never_break_the_report(
+    verify, vpki, citizen, clock, tmp_path, uri, value, digest
+) -> None:
+    """Hypothesis: any reference URI, digest and signature value in a XAdES counter-signature
+    give a report in which it does not pass and the main signature is untouched. (A URI that is
+    not an xs:anyURI makes the whole ds:Signature schema-invalid, which signxml refuses: then the
+    main signature is a FORMAT_FAILURE too, see the empty CounterSignature test.)"""
+    package = counter_sign_package(_xades(citizen, clock), signer_of(_witness(vpki, tmp_path)), at=clock.now())
+
+    def mutate(content: bytes) -> bytes:
+        root = etree.fromstring(content)
+        counter = root.findall(f".//{{{DS}}}Signature")[1]
+        reference = counter.find(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
+        reference.set("URI", uri)
+        reference.find(f"{{{DS}}}DigestValue").text = base64.b64encode(digest).decode()
+        counter.find(f"{{{DS}}}SignatureValue").text = base64.b64encode(value).decode()
+        return bytes(etree.tostring(root))
+
+    report = verify(_edit(package, XML, mutate), ASIC_E)
+    assert _only(report).indication == "TOTAL_PASSED"
+    assert _counter(report).indication != "TOTAL_PASSED"
