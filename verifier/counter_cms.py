@@ -17,7 +17,7 @@ from datetime import datetime
 from asn1crypto import cms
 from asn1crypto import core as asn1_core
 from asn1crypto import x509 as asn1_x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from pyhanko.sign.general import check_ess_certid
 from pyhanko.sign.validation.generic_cms import get_signing_cert_attr
 from pyhanko_certvalidator.errors import DisallowedAlgorithmError
@@ -196,7 +196,7 @@ def _integrity(counter: cms.SignerInfo, target: bytes, cert: asn1_x509.Certifica
     except InvalidSignature:
         reason = "the counter-signature value does not verify"
         return Verdict(Indication.TOTAL_FAILED, SubIndication.SIG_CRYPTO_FAILURE, reason)
-    except (DisallowedAlgorithmError, NotImplementedError) as exc:
+    except (DisallowedAlgorithmError, NotImplementedError, UnsupportedAlgorithm) as exc:
         reason = f"the counter-signature algorithm is not supported ({type(exc).__name__})"
         return Verdict(Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE, reason)
     return None

@@ -111,6 +111,15 @@ def test_two_counter_signers_and_a_nested_xades_counter_signature(verify, vpki, 
     assert [c.indication for c in counters] == ["TOTAL_PASSED"] * 3, report.to_dict()
     assert [c.counters for c in counters] == [_only(report).id, _only(report).id, counters[0].id]
     assert [c.signer.name for c in counters] == [WITNESS, "Ewa Druga", "Ewa Druga"]
+    # TS 119 102-2: the nested one is listed by the counter-signature it counters.
+    document = etree.fromstring(to_etsi_xml(report))
+    schema().assertValid(document)
+    ns = {"vr": "http://uri.etsi.org/19102/v1.2.1#"}
+    pointers = [
+        [a.get("VOReference") for a in r.iterfind("vr:SignatureAttributes/vr:CounterSignature/vr:AttributeObject", ns)]
+        for r in document.iterfind("vr:SignatureValidationReport", ns)
+    ]
+    assert pointers == [["S-0-C-0", "S-0-C-1"], ["S-0-C-2"], [], []]
 
 
 # --- tampered countered signature value ------------------------------------------------------
