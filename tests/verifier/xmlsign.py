@@ -124,22 +124,14 @@ def xmlsec_sign(citizen: Citizen, directory: Path, *, sha1: bool = False, detach
         extra = f'\n      <Reference URI="{detached}"><DigestMethod Algorithm="{digest}"/><DigestValue/></Reference>'
     template = directory / "template.xml"
     template.write_text(XMLSEC_TEMPLATE.format(sigalg=sigalg, digest=digest, extra=extra), encoding="utf-8")
-    out = directory / "signed.xml"
-    subprocess.run(
-        [
-            tool("xmlsec1"),
-            "--sign",
-            "--privkey-pem",
-            f"{citizen.key_path},{citizen.cert_path}",
-            "--output",
-            str(out),
-            str(template),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-        cwd=directory,
-    )
+    return _xmlsec_sign(citizen, template, directory / "signed.xml", [])
+
+
+def _xmlsec_sign(citizen: Citizen, template: Path, out: Path, options: list[str]) -> bytes:
+    """``xmlsec1 --sign`` with the citizen's key and certificate, run in the template's folder."""
+    key = ["--privkey-pem", f"{citizen.key_path},{citizen.cert_path}"]
+    command = [tool("xmlsec1"), "--sign", *key, *options, "--output", str(out), str(template)]
+    subprocess.run(command, check=True, capture_output=True, timeout=30, cwd=template.parent)
     return out.read_bytes()
 
 
@@ -183,24 +175,5 @@ def xmlsec_counter_sign(
     usp.append(etree.fromstring(COUNTER_TEMPLATE.format(target=target, extra=extra)))
     template = directory / "counter-template.xml"
     template.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
-    out = directory / "counter-signed.xml"
-    subprocess.run(
-        [
-            tool("xmlsec1"),
-            "--sign",
-            "--privkey-pem",
-            f"{citizen.key_path},{citizen.cert_path}",
-            "--id-attr:Id",
-            f"{ds}:SignatureValue",
-            "--node-xpath",
-            "//*[@Id='CS-xmlsec1']",
-            "--output",
-            str(out),
-            str(template),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-        cwd=directory,
-    )
-    return out.read_bytes()
+    options = ["--id-attr:Id", f"{ds}:SignatureValue", "--node-xpath", "//*[@Id='CS-xmlsec1']"]
+    return _xmlsec_sign(citizen, template, directory / "counter-signed.xml", options)
