@@ -29,6 +29,8 @@ def _signed(citizen, clock) -> bytes:  # type: ignore[no-untyped-def]
 
 
 def test_cli_counter_sign_with_pin_from_a_file_descriptor(citizen, vpki, clock, tmp_path, capsys) -> None:
+    """EN 319 132-1 §5.2.7.2 through `sekap-package counter-sign`: the PIN from --pin-fd, the
+    package's entries unchanged but for the signature file."""
     witness = issue_citizen(vpki, tmp_path / "witness", name="Anna Świadek")
     p12 = tmp_path / "anna.p12"
     p12.write_bytes(
@@ -54,6 +56,7 @@ def test_cli_counter_sign_with_pin_from_a_file_descriptor(citizen, vpki, clock, 
 
 @pytest.mark.hsm
 def test_pkcs11_token_key_counter_signs(softhsm_token, citizen, vpki, clock) -> None:  # noqa: F811
+    """EN 319 132-1 §5.2.7.2 with a key on SoftHSM2 that never leaves it."""
     store = softhsm_token.key_store(pool_size=1)
     store.generate("witness-key", KeySpec("ec-p256"))
     certificate = _certificate_for(vpki, store.find("witness-key").public_key(), clock)
@@ -64,6 +67,7 @@ def test_pkcs11_token_key_counter_signs(softhsm_token, citizen, vpki, clock) -> 
 
 
 def test_several_signature_files_need_one_named(citizen, vpki, clock, tmp_path) -> None:
+    """EN 319 162-1 §4.4.3.2: with two signature files the one to counter-sign must be named."""
     second = issue_citizen(vpki, tmp_path / "second", name="Ewa Druga")
     package = sign_package(_signed(citizen, clock), Signer(second.key, second.cert), at=clock.now())
     witness = Signer(citizen.key, citizen.cert)
@@ -77,6 +81,8 @@ def test_several_signature_files_need_one_named(citizen, vpki, clock, tmp_path) 
 
 
 def test_refusals_name_what_is_missing(citizen, clock) -> None:
+    """EN 319 132-1 §5.2.7.2: the countered SignatureValue must carry an Id to be referenced; an
+    unknown signature Id is refused."""
     package = _signed(citizen, clock)
     signer = Signer(citizen.key, citizen.cert)
     with pytest.raises(SigningError, match="no single signature with Id 'S-nope'"):
@@ -94,6 +100,7 @@ def test_refusals_name_what_is_missing(citizen, clock) -> None:
 
 
 def test_cms_signature_is_chosen_by_index(citizen, vpki, clock, tmp_path: Path) -> None:
+    """RFC 5652 §11.4 on the N-th SignerInfo (`cms-N`, the verifier's id) of a CAdES signature file."""
     from tests.verifier.test_asic import _cades_package
 
     package = _cades_package(citizen, tmp_path)

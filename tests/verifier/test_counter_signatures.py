@@ -212,6 +212,8 @@ BREAK = {"xades": (XML, _break_xades_counter_value), "cades": (P7S, _break_cms_c
 
 @pytest.mark.parametrize("kind", ["xades", "cades"])
 def test_bad_counter_signature_value_is_sig_crypto_failure(verify, vpki, citizen, clock, tmp_path, kind):
+    """EN 319 102-1 §5.2.7: a counter-signature value that does not verify is
+    TOTAL_FAILED/SIG_CRYPTO_FAILURE; the main signature and the package still pass."""
     package = _xades(citizen, clock) if kind == "xades" else _cades_package(citizen, tmp_path)
     package = counter_sign_package(package, signer_of(_witness(vpki, tmp_path)), at=clock.now())
     package = _edit(package, *BREAK[kind])
@@ -392,6 +394,8 @@ def test_arbitrary_counter_signature_bytes_never_break_the_report(verify, citize
 
 
 def test_report_with_counter_signatures_matches_openapi_and_etsi_schema(verify, vpki, citizen, clock, tmp_path):
+    """The JSON report matches the OpenAPI document; the TS 119 102-2 XML report (§A.11
+    CounterSignature) validates against the published schema."""
     package = counter_sign_package(_xades(citizen, clock), signer_of(_witness(vpki, tmp_path)), at=clock.now())
     report = verify(package, ASIC_E)
     body = json.dumps(report.to_dict()).encode()
@@ -410,6 +414,7 @@ def test_report_with_counter_signatures_matches_openapi_and_etsi_schema(verify, 
 
 
 def test_openapi_names_every_field_of_a_counter_signature_report() -> None:
+    """The OpenAPI schemas name exactly the fields the report dataclasses serialise."""
     from dataclasses import fields
 
     from verifier import openapi
@@ -495,6 +500,7 @@ def test_dss_cades_counter_signature_in_asic_s(verify):
 
 @pytest.mark.interop
 def test_dss_sha1_cms_counter_signature_is_a_crypto_constraints_failure(verify):
+    """EN 319 102-1 §5.2.8: DSS's SHA-1 counter-signature fails the cryptographic constraints."""
     report = verify((VECTORS / "counterSig.p7m").read_bytes(), "application/pkcs7-mime")
     counter = _counter(report)
     assert (counter.indication, counter.sub_indication) == ("INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE")

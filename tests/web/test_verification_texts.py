@@ -23,6 +23,8 @@ def _counter(counter_id: str, counters: str, indication: Indication, sub: SubInd
 
 
 def test_nested_counter_signatures_name_what_they_counter() -> None:
+    """EN 319 132-1 §5.2.7.2: a nested counter-signature names the counter-signature it counters;
+    HASH_FAILURE in counter-signature words."""
     signature = SignatureReport(
         id="sig",
         format="CAdES",
