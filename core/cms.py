@@ -102,6 +102,22 @@ class SignedDataSigner:
         )
         return der.sequence(_SIGNED_DATA_CONTENT_TYPE, der.explicit(0, signed))
 
+    def counter_signer_info(self, signature_value: bytes, signing_time: datetime) -> bytes:
+        """A countersignature SignerInfo (RFC 5652 §11.4, EN 319 122-1 §5.2.7) over another
+        signer's ``signature_value`` octets: messageDigest, signingTime and
+        signingCertificateV2 signed, and no contentType (a counter-signature has none)."""
+        attributes = der.set_of(
+            _message_digest(self.digest(signature_value)),
+            _signing_time(signing_time),
+            self._constant_attributes[1],
+        )
+        return der.sequence(
+            self._signer_prefix,
+            b"\xa0" + attributes[1:],
+            self._signature_algorithm,
+            der.octet_string(self._sign(attributes)),
+        )
+
 
 def _message_digest(digest: bytes) -> bytes:
     return der.sequence(der.oid(ID_MESSAGE_DIGEST), der.set_of(der.octet_string(digest)))

@@ -1,4 +1,5 @@
-"""``sekap-package``: pack, sign, add-signature, inspect and verify e-packages without a server.
+"""``sekap-package``: pack, sign, add-signature, counter-sign, inspect and verify e-packages
+without a server.
 
 Secrets never come from the command line (they would show in ``ps`` and shell history): the
 PIN is read from a file descriptor (``--pin-fd``) or asked at a prompt; an API token for
@@ -20,6 +21,7 @@ from pathlib import Path
 from cryptography import x509
 
 from epackage.api import inspect, sign_package
+from epackage.countersign import counter_sign_package
 from epackage.errors import EPackageError, ServerError, UsageError
 from epackage.pack import pack
 from epackage.signer import Signer, from_pkcs11, from_pkcs12
@@ -77,6 +79,16 @@ def _cmd_sign(args: argparse.Namespace, *, additional: bool) -> int:
     return 0
 
 
+def _cmd_counter_sign(args: argparse.Namespace) -> int:
+    container = Path(args.container).read_bytes()
+    signed = counter_sign_package(
+        container, _signer(args), signature_file=args.signature_file, signature_id=args.signature_id
+    )
+    Path(args.output or args.container).write_bytes(signed)
+    print(f"{args.output or args.container}: counter-signed")
+    return 0
+
+
 def _cmd_inspect(args: argparse.Namespace) -> int:
     for entry in inspect(Path(args.container).read_bytes()):
         print(f"{entry.role:10} {entry.size:>10}  {entry.name}")
@@ -120,7 +132,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if result.get("indication") == "TOTAL_PASSED" else EXIT_FAILED
 
 
-def _signing_options(parser: argparse.ArgumentParser) -> None:
+def _key_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("container")
     parser.add_argument("-o", "--output", help="write here instead of replacing the package")
     parser.add_argument("--pkcs12", help="PKCS#12 file with the key and certificate")
@@ -129,6 +141,10 @@ def _signing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key-label")
     parser.add_argument("--certificate", help="PEM certificate of the token key")
     parser.add_argument("--pin-fd", type=int, help="read the PIN from this file descriptor (else a prompt)")
+
+
+def _signing_options(parser: argparse.ArgumentParser) -> None:
+    _key_options(parser)
     parser.add_argument("--level", choices=("B-B", "B-T"), default="B-B")
     parser.add_argument("--tsa-url", help="RFC 3161 time-stamping URL (our /tsa or any other) for B-T")
 
@@ -144,6 +160,12 @@ def parser() -> argparse.ArgumentParser:
     pack_cmd.add_argument("files", nargs="+")
     _signing_options(commands.add_parser("sign", help="sign the package (first signature)", allow_abbrev=False))
     _signing_options(commands.add_parser("add-signature", help="add another signer's signature", allow_abbrev=False))
+    counter = commands.add_parser(
+        "counter-sign", help="counter-sign a signature already in the package", allow_abbrev=False
+    )
+    _key_options(counter)
+    counter.add_argument("--signature-file", help="META-INF/… signature file (when the package holds several)")
+    counter.add_argument("--signature-id", help="XAdES Id or cms-N (when the file holds several signatures)")
     inspect_cmd = commands.add_parser("inspect", help="list what the package holds", allow_abbrev=False)
     inspect_cmd.add_argument("container")
     verify_cmd = commands.add_parser(
@@ -166,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_pack(args)
         if args.command in ("sign", "add-signature"):
             return _cmd_sign(args, additional=args.command == "add-signature")
+        if args.command == "counter-sign":
+            return _cmd_counter_sign(args)
         if args.command == "inspect":
             return _cmd_inspect(args)
         return _cmd_verify(args)

@@ -106,12 +106,24 @@ def add_file(container: bytes, name: str, content: bytes) -> bytes:
     entries = open_package(container)
     if name in entries:
         raise PackingError(f"{name} is already in the container")
+    return _rewrite(entries, {**entries, name: content})
+
+
+def replace_file(container: bytes, name: str, content: bytes) -> bytes:
+    """``container`` with the entry ``name`` (a signature file given a counter-signature)
+    holding ``content``, everything else copied unchanged and in the same order."""
+    entries = open_package(container)
+    if name not in entries:
+        raise PackingError(f"{name} is not in the container")
+    return _rewrite(entries, {**entries, name: content})
+
+
+def _rewrite(entries: Mapping[str, bytes], new: Mapping[str, bytes]) -> bytes:
     if entries and next(iter(entries)) != "mimetype":
         raise PackingError("the container does not start with its mimetype entry")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for existing, data in entries.items():
+        for existing, data in new.items():
             method = zipfile.ZIP_STORED if existing == "mimetype" else zipfile.ZIP_DEFLATED
             archive.writestr(_entry(existing, method), data)
-        archive.writestr(_entry(name, zipfile.ZIP_DEFLATED), content)
     return buffer.getvalue()

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree  # type: ignore[import-untyped]
 
+from epackage.errors import SigningError
 from epackage.signer import Signer
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -28,6 +29,7 @@ ASIC = "http://uri.etsi.org/02918/v1.2.1#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
+COUNTERSIGNED_TYPE = "http://uri.etsi.org/01903#CountersignedSignature"
 NSMAP = {"ds": DS}
 
 # digest of the bytes to timestamp (SHA-256) → DER of a TimeStampToken (ContentInfo).
@@ -85,18 +87,38 @@ def build_signature(
     files: Mapping[str, bytes], signer: Signer, signing_time: datetime, timestamper: Timestamper | None = None
 ) -> bytes:
     """``META-INF/signatures*.xml`` content signing every file of ``files`` (name → bytes)."""
-    sig_id = f"S-{secrets.token_hex(8)}"
     root = etree.Element(f"{{{ASIC}}}XAdESSignatures", nsmap={"asic": ASIC})
-    signature = etree.SubElement(root, _ds("Signature"), nsmap=NSMAP, Id=sig_id)
+    signature = etree.SubElement(root, _ds("Signature"), nsmap=NSMAP, Id=f"S-{secrets.token_hex(8)}")
+
+    def references(signed_info: etree._Element, sig_id: str) -> list[tuple[str, str]]:
+        refs: list[tuple[str, str]] = []
+        for index, (name, data) in enumerate(files.items()):
+            ref_id = f"{sig_id}-ref-{index}"
+            reference = etree.SubElement(signed_info, _ds("Reference"), Id=ref_id, URI=quote(name, safe="/"))
+            _digest_element(reference, data)
+            refs.append((ref_id, name))
+        return refs
+
+    _sign_into(signature, signer, signing_time, references)
+    if timestamper is not None:
+        add_signature_timestamp(signature, timestamper)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")  # type: ignore[no-any-return]
+
+
+def _sign_into(
+    signature: etree._Element,
+    signer: Signer,
+    signing_time: datetime,
+    references: Callable[[etree._Element, str], list[tuple[str, str]]],
+) -> None:
+    """Fill the empty ``signature`` (which has its Id) as XAdES B-B: SignedInfo with the
+    references ``references`` adds (returning (reference Id, file name) for DataObjectFormat),
+    SignatureValue, KeyInfo, and the SignedProperties and their reference."""
+    sig_id = signature.get("Id")
     signed_info = etree.SubElement(signature, _ds("SignedInfo"))
     etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
     etree.SubElement(signed_info, _ds("SignatureMethod"), Algorithm=signer.algorithm)
-    refs: list[tuple[str, str]] = []
-    for index, (name, data) in enumerate(files.items()):
-        ref_id = f"{sig_id}-ref-{index}"
-        reference = etree.SubElement(signed_info, _ds("Reference"), Id=ref_id, URI=quote(name, safe="/"))
-        _digest_element(reference, data)
-        refs.append((ref_id, name))
+    refs = references(signed_info, sig_id)
     value = etree.SubElement(signature, _ds("SignatureValue"), Id=f"{sig_id}-SignatureValue")
     key_info = etree.SubElement(signature, _ds("KeyInfo"))
     x509_data = etree.SubElement(key_info, _ds("X509Data"))
@@ -117,25 +139,54 @@ def build_signature(
     etree.SubElement(transforms, _ds("Transform"), Algorithm=EXC_C14N)
     _digest_element(reference, c14n(properties))
     value.text = _b64(signer.sign(c14n(signed_info)))
-    if timestamper is not None:
-        add_signature_timestamp(signature, timestamper)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")  # type: ignore[no-any-return]
 
 
-def add_signature_timestamp(signature: etree._Element, timestamper: Timestamper) -> None:
-    """EN 319 132-1 §5.3 SignatureTimeStamp: the token's imprint is SHA-256 of the exclusive
-    canonical form of ds:SignatureValue (the level becomes B-T)."""
+def add_counter_signature(signature: etree._Element, signer: Signer, signing_time: datetime) -> str:
+    """EN 319 132-1 §5.2.7.2: a xades:CounterSignature in ``signature``'s
+    UnsignedSignatureProperties holding a XAdES B-B ds:Signature whose CountersignedSignature
+    reference covers the countered ds:SignatureValue (exclusive C14N, SHA-256). Returns the new
+    signature's Id. The countered SignatureValue needs an Id to be referenced."""
     value = signature.find(_ds("SignatureValue"))
+    value_id = value.get("Id") if value is not None else None
+    if value is None or not value_id:
+        raise SigningError("the signature's SignatureValue has no Id, so a counter-signature cannot reference it")
+    wrapper = etree.SubElement(_unsigned_signature_properties(signature), _xades("CounterSignature"))
+    counter = etree.SubElement(wrapper, _ds("Signature"), nsmap=NSMAP, Id=f"S-{secrets.token_hex(8)}")
+
+    def references(signed_info: etree._Element, sig_id: str) -> list[tuple[str, str]]:
+        reference = etree.SubElement(
+            signed_info, _ds("Reference"), Id=f"{sig_id}-ref-0", URI=f"#{value_id}", Type=COUNTERSIGNED_TYPE
+        )
+        transforms = etree.SubElement(reference, _ds("Transforms"))
+        etree.SubElement(transforms, _ds("Transform"), Algorithm=EXC_C14N)
+        _digest_element(reference, c14n(value))
+        return []
+
+    _sign_into(counter, signer, signing_time, references)
+    return str(counter.get("Id"))
+
+
+def _unsigned_signature_properties(signature: etree._Element) -> etree._Element:
     qualifying = signature.find(f"{_ds('Object')}/{_xades('QualifyingProperties')}")
-    if value is None or qualifying is None:
-        raise ValueError("not a XAdES signature")
-    token = timestamper(hashlib.sha256(c14n(value)).digest())
+    if qualifying is None:
+        raise SigningError("not a XAdES signature (no QualifyingProperties)")
     unsigned = qualifying.find(_xades("UnsignedProperties"))
     if unsigned is None:
         unsigned = etree.SubElement(qualifying, _xades("UnsignedProperties"))
     usp = unsigned.find(_xades("UnsignedSignatureProperties"))
     if usp is None:
         usp = etree.SubElement(unsigned, _xades("UnsignedSignatureProperties"))
+    return usp
+
+
+def add_signature_timestamp(signature: etree._Element, timestamper: Timestamper) -> None:
+    """EN 319 132-1 §5.3 SignatureTimeStamp: the token's imprint is SHA-256 of the exclusive
+    canonical form of ds:SignatureValue (the level becomes B-T)."""
+    value = signature.find(_ds("SignatureValue"))
+    if value is None:
+        raise ValueError("not a XAdES signature")
+    usp = _unsigned_signature_properties(signature)
+    token = timestamper(hashlib.sha256(c14n(value)).digest())
     stamp = etree.SubElement(usp, _xades("SignatureTimeStamp"), Id=f"{signature.get('Id')}-SignatureTimeStamp")
     etree.SubElement(stamp, _ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
     etree.SubElement(stamp, _xades("EncapsulatedTimeStamp")).text = _b64(token)

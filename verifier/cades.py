@@ -43,6 +43,7 @@ from verifier.common import (
     verdict_from_status,
     well_formed,
 )
+from verifier.counter_cms import cms_counter_signatures
 from verifier.detect import Part, check_der_nesting, cms_der
 from verifier.environment import VerificationEnvironment
 from verifier.errors import UnparseableDocumentError
@@ -58,6 +59,7 @@ from verifier.report import (
     SubIndication,
     TimestampInfo,
     Verdict,
+    with_counter_signatures,
     worst,
 )
 
@@ -261,7 +263,12 @@ async def validate_cms(
     if len(signers) > max_signatures:
         warnings.append(f"only the first {max_signatures} of {len(signers)} signatures were validated")
         signers = signers[:max_signatures]
-    reports = [await _validate_signer(shared, first_index + offset, signer) for offset, signer in enumerate(signers)]
+    reports = []
+    data = ValidationData(shared.all_certs, shared.crls, shared.ocsps)
+    for offset, signer in enumerate(signers):
+        report = await _validate_signer(shared, first_index + offset, signer)
+        counters = await cms_counter_signatures(signer, report.id, data, env)
+        reports.append(with_counter_signatures(report, counters))
     return reports, warnings
 
 

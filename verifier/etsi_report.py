@@ -6,7 +6,12 @@ TS 119 102-2 §5.1 (``urn:etsi:019102:mainindication:…``, ``urn:etsi:019102:su
 Certificates of the chains are validation objects (``vr:SignatureValidationObjects``) identified by
 their SHA-256 digest; so is every timestamp (signature, content, archive, document), with its own
 status and, when it validated, its proof of existence, and the signature's
-``vr:SignatureAttributes`` point at them. The schema is kept in ``verifier/schemas`` (see its README for the sources).
+``vr:SignatureAttributes`` point at them. Each counter-signature gets a
+``vr:SignatureValidationReport`` of its own (its ``DAIdentifier`` is its id in the JSON report),
+and the signature it counters lists it as a ``vr:CounterSignature`` attribute (TS 119 102-2
+§A.11) pointing at that report's ``SignatureIdentifier`` (a nested counter-signature is listed
+by the counter-signature it counters). The schema is kept in ``verifier/schemas`` (see its README
+for the sources).
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from verifier.report import CertificateInfo, Indication, SignatureReport, TimestampInfo, ValidationReport
+from verifier.report import (
+    CertificateInfo,
+    CounterSignatureReport,
+    Indication,
+    SignatureReport,
+    TimestampInfo,
+    ValidationReport,
+)
 
 VR = "http://uri.etsi.org/19102/v1.2.1#"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -69,6 +81,10 @@ def to_etsi_xml(report: ValidationReport) -> bytes:
         for number, stamp in enumerate(signature.timestamps):
             stamps[_timestamp_id(index, number)] = (signature, stamp)
         _signature_report(root, signature, index, report.validation_time)
+        for number, counter in enumerate(signature.counter_signatures):
+            for cert in counter.certificate_chain:
+                objects.setdefault(_certificate_id(cert), cert)
+            _counter_report(root, signature, index, number, report.validation_time)
     if objects or stamps:
         listing = _el(root, "SignatureValidationObjects")
         for object_id, cert in objects.items():
@@ -82,16 +98,45 @@ def _timestamp_id(signature_index: int, number: int) -> str:
     return f"T-{signature_index}-{number}"
 
 
-def _timestamp_attributes(node: Any, signature: SignatureReport, index: int) -> None:
-    """``vr:SignatureAttributes``: each timestamp under its attribute, pointing at its object."""
+def _counter_id(signature_index: int, number: int) -> str:
+    return f"S-{signature_index}-C-{number}"
+
+
+def _signature_attributes(node: Any, signature: SignatureReport, index: int) -> None:
+    """``vr:SignatureAttributes``: each timestamp under its attribute, pointing at its object;
+    each counter-signature (TS 119 102-2 §A.11), pointing at its own report's identifier."""
     dated = [(n, t) for n, t in enumerate(signature.timestamps) if t.time is not None]
-    if not dated:
+    countered = _countered_by(signature, signature.id)
+    if not dated and not countered:
         return
     attributes = _el(node, "SignatureAttributes")
     for number, stamp in dated:
         item = _el(attributes, _TIMESTAMP_ATTRIBUTE.get(stamp.kind, "SignatureTimeStamp"), Signed="false")
         _el(item, "AttributeObject", VOReference=_timestamp_id(index, number))
         _el(item, "TimeStampValue", _time(stamp.time))  # type: ignore[arg-type]
+    _counter_attributes(attributes, index, countered)
+
+
+def _countered_by(signature: SignatureReport, countered_id: str) -> list[int]:
+    """Positions of the counter-signatures (of ``signature``'s list) over ``countered_id``."""
+    return [n for n, c in enumerate(signature.counter_signatures) if c.counters == countered_id]
+
+
+def _counter_attributes(attributes: Any, index: int, numbers: list[int]) -> None:
+    for number in numbers:
+        item = _el(attributes, "CounterSignature", Signed="false")
+        _el(item, "AttributeObject", VOReference=_counter_id(index, number))
+        _el(item, "CounterSignature")
+
+
+def _counter_report(root: Any, signature: SignatureReport, index: int, number: int, validation_time: datetime) -> None:
+    counter: CounterSignatureReport = signature.counter_signatures[number]
+    node = _report_head(root, _counter_id(index, number), counter.id, validation_time, None)
+    nested = _countered_by(signature, counter.id)
+    if nested:
+        _counter_attributes(_el(node, "SignatureAttributes"), index, nested)
+    _signer_information(node, counter.signer.name if counter.signer else None, counter.certificate_chain)
+    _status(node, counter.indication, counter.sub_indication)
 
 
 def _timestamp_object(listing: Any, object_id: str, signature: SignatureReport, stamp: TimestampInfo) -> None:
@@ -115,27 +160,46 @@ def _timestamp_object(listing: Any, object_id: str, signature: SignatureReport, 
 
 
 def _signature_report(root: Any, signature: SignatureReport, index: int, validation_time: datetime) -> None:
+    stamped = [t.time for t in signature.timestamps if t.indication is Indication.TOTAL_PASSED and t.time]
+    node = _report_head(root, f"S-{index}", signature.id, validation_time, min(stamped) if stamped else None)
+    _signature_attributes(node, signature, index)
+    if signature.signer is not None:
+        _signer_information(node, signature.signer.name, signature.certificate_chain)
+    _status(node, signature.indication, signature.sub_indication)
+
+
+def _report_head(
+    root: Any, identifier: str, da_identifier: str, validation_time: datetime, poe: datetime | None
+) -> Any:
+    """A ``vr:SignatureValidationReport`` with its identifier and times: the best signature time
+    is ``poe`` (a validated timestamp's time) when given, else the validation time."""
     node = _el(root, "SignatureValidationReport")
-    identifier = _el(node, "SignatureIdentifier", id=f"S-{index}")
-    _el(identifier, "HashOnly", "false")
-    _el(identifier, "DocHashOnly", "false")
-    _el(identifier, "DAIdentifier", signature.id)
+    ident = _el(node, "SignatureIdentifier", id=identifier)
+    _el(ident, "HashOnly", "false")
+    _el(ident, "DocHashOnly", "false")
+    _el(ident, "DAIdentifier", da_identifier)
     times = _el(node, "ValidationTimeInfo")
     _el(times, "ValidationTime", _time(validation_time))
     best = _el(times, "BestSignatureTime")
-    stamped = [t.time for t in signature.timestamps if t.indication is Indication.TOTAL_PASSED and t.time]
-    _el(best, "POETime", _time(min(stamped) if stamped else validation_time))
-    _el(best, "TypeOfProof", _POE_PROVIDED if stamped else _POE_VALIDATION)
-    _timestamp_attributes(node, signature, index)
-    if signature.signer is not None and signature.certificate_chain:
-        signer = _el(node, "SignerInformation")
-        _el(signer, "SignerCertificate", VOReference=_certificate_id(signature.certificate_chain[0]))
-        if signature.signer.name:
-            _el(signer, "Signer", signature.signer.name)
+    _el(best, "POETime", _time(poe or validation_time))
+    _el(best, "TypeOfProof", _POE_PROVIDED if poe else _POE_VALIDATION)
+    return node
+
+
+def _signer_information(node: Any, name: str | None, chain: tuple[CertificateInfo, ...]) -> None:
+    if not chain:
+        return
+    signer = _el(node, "SignerInformation")
+    _el(signer, "SignerCertificate", VOReference=_certificate_id(chain[0]))
+    if name:
+        _el(signer, "Signer", name)
+
+
+def _status(node: Any, indication: Indication, sub_indication: Any) -> None:
     status = _el(node, "SignatureValidationStatus")
-    _el(status, "MainIndication", _MAIN[signature.indication])
-    if signature.sub_indication is not None:
-        _el(status, "SubIndication", _SUB + signature.sub_indication.value)
+    _el(status, "MainIndication", _MAIN[indication])
+    if sub_indication is not None:
+        _el(status, "SubIndication", _SUB + sub_indication.value)
 
 
 def _validation_object(listing: Any, object_id: str, cert: CertificateInfo) -> None:

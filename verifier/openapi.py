@@ -147,6 +147,7 @@ def schemas() -> dict[str, Any]:
         },
         **package_schemas(),
         "SignatureReport": _signature_report(indication, sub),
+        "CounterSignatureReport": _counter_signature_report(indication, sub),
     }
 
 
@@ -182,6 +183,15 @@ def _signature_report(indication: dict[str, Any], sub: dict[str, Any]) -> dict[s
             "signature_algorithm": opt_text,
             "digest_algorithm": opt_text,
             "warnings": {"type": "array", "items": text},
+            "counter_signatures": {
+                "type": "array",
+                "description": (
+                    "Every counter-signature of this signature, nested ones included (RFC 5652 §11.4, "
+                    "EN 319 122-1 §5.2.7, EN 319 132-1 §5.2.7.2), each validated on its own; a failed one does "
+                    "not change this signature's indication (a warning says so)"
+                ),
+                "items": {"$ref": _REF + "CounterSignatureReport"},
+            },
             "baseline": {
                 "type": "array",
                 "description": (
@@ -197,6 +207,35 @@ def _signature_report(indication: dict[str, Any], sub: dict[str, Any]) -> dict[s
                     },
                 },
             },
+        },
+    }
+
+
+def _counter_signature_report(indication: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
+    text = {"type": "string"}
+    opt_text = {"type": ["string", "null"]}
+    evidence = _evidence(indication, sub)
+    signer = _signature_report(indication, sub)["properties"]["signer"]
+    return {
+        "type": "object",
+        "description": (
+            "A counter-signature: a signature over the signature value of `counters` (the id of a signature "
+            "or, when nested, of another counter-signature), with its own EN 319 102-1 indication"
+        ),
+        "required": ["id", "counters", "format", "indication", "sub_indication", "signer", "certificate_chain"],
+        "properties": {
+            "id": text,
+            "counters": {**text, "description": "id of the signature (or counter-signature) it counter-signs"},
+            "format": {"type": "string", "enum": list(FORMATS)},
+            "indication": indication,
+            "sub_indication": sub,
+            "signer": signer,
+            "claimed_signing_time": _dt(),
+            "certificate_chain": evidence["certificate_chain"],
+            "revocation": evidence["revocation"],
+            "signature_algorithm": opt_text,
+            "digest_algorithm": opt_text,
+            "warnings": {"type": "array", "items": text},
         },
     }
 

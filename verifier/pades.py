@@ -20,6 +20,7 @@ from pyhanko.sign.validation import errors as ph_errors
 from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from verifier.archive import ValidationData
 from verifier.baseline import Assessment, assess, summary
 from verifier.cades import report_from_status
 from verifier.common import (
@@ -30,10 +31,19 @@ from verifier.common import (
     verdict_from_ades,
     well_formed,
 )
+from verifier.counter_cms import cms_counter_signatures
 from verifier.environment import VerificationEnvironment
 from verifier.errors import UnparseableDocumentError
 from verifier.policy import SIGNER_KEY_USAGE
-from verifier.report import Coverage, Indication, SignatureReport, SubIndication, TimestampInfo, Verdict
+from verifier.report import (
+    Coverage,
+    Indication,
+    SignatureReport,
+    SubIndication,
+    TimestampInfo,
+    Verdict,
+    with_counter_signatures,
+)
 
 _PADES_SUBFILTER = "/ETSI.CAdES.detached"
 PDF_ERRORS: tuple[type[BaseException], ...] = (PdfError, *PARSE_ERRORS)
@@ -133,8 +143,24 @@ async def validate_pdf(
             signatures.append((len(signatures), sig))
     reports: list[SignatureReport] = []
     for index, sig in signatures:
-        reports.append(await _validate_one(index, sig, env, dss_certs, dss_crls, dss_ocsps, has_dss, doc_timestamps))
+        report = await _validate_one(index, sig, env, dss_certs, dss_crls, dss_ocsps, has_dss, doc_timestamps)
+        reports.append(await _with_counters(sig, report, env, ValidationData(dss_certs, dss_crls, dss_ocsps)))
     return reports, warnings
+
+
+async def _with_counters(
+    sig: Any, report: SignatureReport, env: VerificationEnvironment, dss: ValidationData
+) -> SignatureReport:
+    """The countersignature attributes of the signature's SignerInfo (RFC 5652 §11.4; EN 319 142-1
+    does not forbid them), validated with the signature's and the DSS's certificates."""
+    try:
+        signer = sig.signer_info
+        held = sig.signed_data["certificates"]
+        certs = [c.chosen for c in held if c.name == "certificate"] if present(held) else []
+    except PDF_ERRORS:
+        return report
+    data = ValidationData(well_formed([*certs, *dss.certs]), dss.crls, dss.ocsps)
+    return with_counter_signatures(report, await cms_counter_signatures(signer, report.id, data, env))
 
 
 @dataclass(frozen=True)

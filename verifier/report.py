@@ -7,7 +7,7 @@ e.g. ``PNOPL-…``, EN 319 412-1 §5.1.3): it is a response body, never a log li
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -176,6 +176,32 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class CounterSignatureReport:
+    """A counter-signature (RFC 5652 §11.4 countersignature attribute, EN 319 122-1 §5.2.7;
+    EN 319 132-1 §5.2.7.2 xades:CounterSignature): a signature over the signature value of
+    ``counters`` (the id of the main signature, or of another counter-signature when nested).
+    Its indication is its own: it never changes the indication of the signature it counters."""
+
+    id: str
+    counters: str
+    format: str
+    indication: Indication
+    sub_indication: SubIndication | None
+    signer: SignerIdentity | None
+    claimed_signing_time: datetime | None
+    certificate_chain: tuple[CertificateInfo, ...]
+    revocation: tuple[RevocationEvidence, ...] = ()
+    signature_algorithm: str | None = None
+    digest_algorithm: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown format {self.format!r}")
+        Verdict(self.indication, self.sub_indication)
+
+
+@dataclass(frozen=True)
 class SignatureReport:
     id: str
     format: str
@@ -193,6 +219,8 @@ class SignatureReport:
     warnings: tuple[str, ...] = ()
     # Per baseline level: met or not, and what is missing (empty when not assessed).
     baseline: tuple[LevelCheck, ...] = ()
+    # Every counter-signature, nested ones included (each names what it counters).
+    counter_signatures: tuple[CounterSignatureReport, ...] = ()
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -200,6 +228,34 @@ class SignatureReport:
         if self.level not in LEVELS:
             raise ValueError(f"unknown level {self.level!r}")
         Verdict(self.indication, self.sub_indication)
+
+
+def with_counter_signatures(report: SignatureReport, counters: tuple[CounterSignatureReport, ...]) -> SignatureReport:
+    """``report`` with its counter-signatures and, for each one that did not pass, a warning that
+    says so (the signature's own indication stays what it is)."""
+    if not counters:
+        return report
+    notes = tuple(
+        f"counter-signature {c.id} is {c.indication.value}"
+        + (f"/{c.sub_indication.value}" if c.sub_indication else "")
+        + " (the indication of the signature it counters is not affected)"
+        for c in counters
+        if c.indication is not Indication.TOTAL_PASSED
+    )
+    return replace(report, counter_signatures=counters, warnings=(*report.warnings, *notes))
+
+
+def renamed(report: SignatureReport, new_id: str) -> SignatureReport:
+    """``report`` under ``new_id``, its counter-signatures' ids and references following it."""
+
+    def move(value: str) -> str:
+        return new_id + value[len(report.id) :] if value.startswith(report.id) else value
+
+    counters = tuple(replace(c, id=move(c.id), counters=move(c.counters)) for c in report.counter_signatures)
+    warnings = tuple(
+        w.replace(f"counter-signature {report.id}", f"counter-signature {new_id}") for w in report.warnings
+    )
+    return replace(report, id=new_id, counter_signatures=counters, warnings=warnings)
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,18 @@ class _DetachedC14NMixin:
 
 
 class _TargetedMixin:
-    """Verify the n-th top-level ds:Signature of the document (signxml otherwise takes the first)."""
+    """Verify the n-th top-level ds:Signature of the document (signxml otherwise takes the first),
+    or the one at ``target_path`` (a counter-signature nested in another signature)."""
 
     target_index = 0
+    target_path: str | None = None
 
     def _get_signature(self, root: etree._Element) -> etree._Element:
+        if self.target_path is not None:
+            nested = root.find(self.target_path)
+            if nested is None or nested.tag != f"{{{DS}}}Signature":
+                raise InvalidInput("signature not found")
+            return nested
         if root.tag == f"{{{DS}}}Signature":
             return root
         found = find_signatures(root)
@@ -113,10 +120,14 @@ def crypto_verify(
     xades: bool,
     index: int = 0,
     reference_octets: list[bytes] | None = None,
+    *,
+    target_path: str | None = None,
 ) -> tuple[x509.Certificate | None, Verdict]:
     """Try the candidate certificates with signxml; returns (signer, verdict). When the signature
     verifies, ``reference_octets`` receives, per ds:Reference in order, the octets its digest was
-    computed over (what an archive timestamp covers, EN 319 132-1 §5.5.2.2)."""
+    computed over (what an archive timestamp covers, EN 319 132-1 §5.5.2.2). ``target_path`` (an
+    ElementPath from the document root, as ``getelementpath`` gives it) selects a nested signature
+    instead of the ``index``-th one."""
     if not candidates:
         return None, Verdict(
             Indication.INDETERMINATE,
@@ -126,7 +137,9 @@ def crypto_verify(
     parts = {p.label: p.data for p in detached}
     last = Verdict(Indication.TOTAL_FAILED, SubIndication.SIG_CRYPTO_FAILURE, "no certificate verifies the signature")
     for cert in candidates:
-        verdict, final = _try_certificate(data_root, signature, cert, parts.get, moment, xades, index, reference_octets)
+        verdict, final = _try_certificate(
+            data_root, signature, cert, parts.get, moment, xades, (index, target_path), reference_octets
+        )
         if final:
             return cert, verdict or last
         last = verdict or last
@@ -140,7 +153,7 @@ def _try_certificate(
     resolve: Callable[[str], bytes | None],
     moment: datetime,
     xades: bool,
-    index: int,
+    target: tuple[int, str | None],
     reference_octets: list[bytes] | None = None,
 ) -> tuple[Verdict | None, bool]:
     """(verdict, final): final when this certificate decides; otherwise the next one is tried."""
@@ -152,7 +165,7 @@ def _try_certificate(
     config_type = XAdESSignatureConfiguration if xades else SignatureConfiguration
     config = config_type(location=location, expect_references=True, verification_time=when)
     verifier = kind()
-    verifier.target_index = index
+    verifier.target_index, verifier.target_path = target
     try:
         results = verifier.verify(
             data_root, x509_cert=cert, expect_config=config, uri_resolver=resolve, parser=hardened_parser()

@@ -34,12 +34,22 @@ from verifier.common import (
     signer_identity,
     timestamp_info,
 )
+from verifier.counter_xades import xades_counter_signatures
 from verifier.detect import Part
 from verifier.environment import VerificationEnvironment
 from verifier.listed import find_listing
 from verifier.paths import PathOutcome, validate_certificate_path
 from verifier.policy import MIN_RSA_BITS, VerificationContexts
-from verifier.report import PASSED, Coverage, Indication, SignatureReport, SubIndication, TimestampInfo, Verdict
+from verifier.report import (
+    PASSED,
+    Coverage,
+    Indication,
+    SignatureReport,
+    SubIndication,
+    TimestampInfo,
+    Verdict,
+    with_counter_signatures,
+)
 from verifier.xades_archive import archive_tokens
 from verifier.xades_parsing import (
     NS,
@@ -61,14 +71,22 @@ _NOT_XADES = "plain XML-DSig, not XAdES: no xades:QualifyingProperties (EN 319 1
 
 
 async def validate_xml(
-    root: etree._Element, env: VerificationEnvironment, detached: list[Part], *, max_signatures: int = 16
+    root: etree._Element,
+    env: VerificationEnvironment,
+    detached: list[Part],
+    *,
+    max_signatures: int = 16,
+    counter_parts: list[Part] | None = None,
 ) -> tuple[list[SignatureReport], list[str]]:
-    """Validate every top-level ds:Signature of ``root`` (at most ``max_signatures``)."""
+    """Validate every top-level ds:Signature of ``root`` (at most ``max_signatures``) and its
+    counter-signatures, which may also reference files of ``counter_parts`` (default: ``detached``)."""
     signatures = find_signatures(root)
-    reports = [
-        await _validate_signature(root, signature, index, env, detached)
-        for index, signature in enumerate(signatures[:max_signatures])
-    ]
+    reports = []
+    for index, signature in enumerate(signatures[:max_signatures]):
+        report = await _validate_signature(root, signature, index, env, detached)
+        parts = detached if counter_parts is None else counter_parts
+        counters = await xades_counter_signatures(root, signature, report.id, env, parts)
+        reports.append(with_counter_signatures(report, counters))
     warnings = []
     if len(signatures) > max_signatures:
         warnings.append(f"only the first {max_signatures} of {len(signatures)} signatures were examined")

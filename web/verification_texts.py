@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from verifier.report import Coverage, Indication, SubIndication
+from verifier.report import CounterSignatureReport, Coverage, Indication, SignatureReport, SubIndication
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,58 @@ def covered_files(coverage: Coverage) -> list[str]:
             continue
         names.append(unquote(uri))
     return list(dict.fromkeys(names))
+
+
+COUNTER_NOTE = (
+    "Kontrasygnata to podpis złożony pod innym podpisem, np. przez osobę zatwierdzającą lub świadka. "
+    "Potwierdza podpis, pod którym ją złożono, a nie same pliki. Jej wynik nie zmienia oceny tego podpisu."
+)
+
+COUNTER_HEADLINES = {
+    Indication.TOTAL_PASSED: "kontrasygnata jest prawidłowa",
+    Indication.INDETERMINATE: "nie można rozstrzygnąć ważności kontrasygnaty",
+    Indication.TOTAL_FAILED: "kontrasygnata jest nieprawidłowa",
+}
+
+# Where a counter-signature needs other words than a signature over files.
+COUNTER_SUB_INDICATIONS: dict[SubIndication, str] = {
+    SubIndication.HASH_FAILURE: "Podpis, pod którym złożono kontrasygnatę, zmieniono po jej złożeniu.",
+    SubIndication.SIG_CRYPTO_FAILURE: "Kontrasygnata nie zgadza się z kluczem z certyfikatu (jest uszkodzona).",
+    SubIndication.FORMAT_FAILURE: "Kontrasygnata nie ma poprawnej budowy.",
+    SubIndication.NO_SIGNING_CERTIFICATE_FOUND: "Nie znaleziono certyfikatu osoby składającej kontrasygnatę.",
+    SubIndication.GENERIC: "Kontrasygnaty nie sprawdzono (jest ich za dużo albo są zagnieżdżone zbyt głęboko).",
+}
+
+
+@dataclass(frozen=True)
+class CounterText:
+    """A counter-signature as the page shows it: "Kontrasygnata 1.2" of "podpisu 1" (or of
+    another counter-signature), its verdict in words and the box colour."""
+
+    report: CounterSignatureReport
+    label: str
+    target: str
+    verdict: str
+    reason: str | None
+    tone: str
+
+
+def counter_texts(signature: SignatureReport, signature_number: int) -> list[CounterText]:
+    labels = {signature.id: f"podpisu {signature_number}"}
+    texts = []
+    for number, counter in enumerate(signature.counter_signatures, start=1):
+        label = f"{signature_number}.{number}"
+        sub = counter.sub_indication
+        reason = (COUNTER_SUB_INDICATIONS.get(sub) or SUB_INDICATIONS.get(sub)) if sub else None
+        texts.append(
+            CounterText(
+                report=counter,
+                label=f"Kontrasygnata {label}",
+                target=labels.get(counter.counters, "innego podpisu"),
+                verdict=COUNTER_HEADLINES[counter.indication],
+                reason=reason,
+                tone=INDICATIONS[counter.indication].tone,
+            )
+        )
+        labels[counter.id] = f"kontrasygnaty {label}"
+    return texts

@@ -34,7 +34,14 @@ def blank_pdf(text: bytes = PAGE_TEXT) -> bytes:
     return out.getvalue()
 
 
-def pades_sign(citizen: Citizen, pdf: bytes | None = None, *, field: str = "Podpis1", timestamper: Any = None) -> bytes:
+def pades_sign(
+    citizen: Citizen,
+    pdf: bytes | None = None,
+    *,
+    field: str = "Podpis1",
+    timestamper: Any = None,
+    bytes_reserved: int | None = None,
+) -> bytes:
     signer = signers.SimpleSigner.load(
         str(citizen.key_path), str(citizen.cert_path), ca_chain_files=(str(citizen.chain_path),)
     )
@@ -43,7 +50,7 @@ def pades_sign(citizen: Citizen, pdf: bytes | None = None, *, field: str = "Podp
         field_name=field, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256"
     )
     writer = IncrementalPdfFileWriter(BytesIO(pdf if pdf is not None else blank_pdf()))
-    out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper)
+    out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper, bytes_reserved=bytes_reserved)
     return out.getvalue()  # type: ignore[no-any-return]
 
 

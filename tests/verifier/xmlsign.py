@@ -124,20 +124,56 @@ def xmlsec_sign(citizen: Citizen, directory: Path, *, sha1: bool = False, detach
         extra = f'\n      <Reference URI="{detached}"><DigestMethod Algorithm="{digest}"/><DigestValue/></Reference>'
     template = directory / "template.xml"
     template.write_text(XMLSEC_TEMPLATE.format(sigalg=sigalg, digest=digest, extra=extra), encoding="utf-8")
-    out = directory / "signed.xml"
-    subprocess.run(
-        [
-            tool("xmlsec1"),
-            "--sign",
-            "--privkey-pem",
-            f"{citizen.key_path},{citizen.cert_path}",
-            "--output",
-            str(out),
-            str(template),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-        cwd=directory,
-    )
+    return _xmlsec_sign(citizen, template, directory / "signed.xml", [])
+
+
+def _xmlsec_sign(citizen: Citizen, template: Path, out: Path, options: list[str]) -> bytes:
+    """``xmlsec1 --sign`` with the citizen's key and certificate, run in the template's folder."""
+    key = ["--privkey-pem", f"{citizen.key_path},{citizen.cert_path}"]
+    command = [tool("xmlsec1"), "--sign", *key, *options, "--output", str(out), str(template)]
+    subprocess.run(command, check=True, capture_output=True, timeout=30, cwd=template.parent)
     return out.read_bytes()
+
+
+COUNTER_TEMPLATE = """<xades:CounterSignature xmlns:xades="http://uri.etsi.org/01903/v1.3.2#">
+<Signature xmlns="http://www.w3.org/2000/09/xmldsig#" Id="CS-xmlsec1">
+  <SignedInfo>
+    <CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+    <SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>
+    <Reference URI="#{target}" Type="http://uri.etsi.org/01903#CountersignedSignature">
+      <Transforms><Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></Transforms>
+      <DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/>
+    </Reference>{extra}
+  </SignedInfo>
+  <SignatureValue/>
+  <KeyInfo><X509Data/></KeyInfo>
+</Signature>
+</xades:CounterSignature>"""
+
+
+def xmlsec_counter_sign(
+    signatures_xml: bytes, citizen: Citizen, directory: Path, *, also: tuple[str, bytes] | None = None
+) -> bytes:
+    """A plain XML-DSig counter-signature (EN 319 132-1 §5.2.7.2) over the first ds:Signature's
+    SignatureValue of an ASiC-E signature file, signed by ``xmlsec1 --sign`` (EC key): the
+    template goes into the signature's UnsignedSignatureProperties and xmlsec1 fills in the
+    digest, the signature value and the certificate. ``also`` (name, content) adds a reference to
+    that data file too (written next to the template for xmlsec1 to read)."""
+    from lxml import etree
+
+    ds, xades = "http://www.w3.org/2000/09/xmldsig#", "http://uri.etsi.org/01903/v1.3.2#"
+    root = etree.fromstring(signatures_xml)
+    signature = root.find(f"{{{ds}}}Signature")
+    target = signature.find(f"{{{ds}}}SignatureValue").get("Id")
+    qualifying = signature.find(f"{{{ds}}}Object/{{{xades}}}QualifyingProperties")
+    unsigned = etree.SubElement(qualifying, f"{{{xades}}}UnsignedProperties")
+    usp = etree.SubElement(unsigned, f"{{{xades}}}UnsignedSignatureProperties")
+    extra = ""
+    if also is not None:
+        (directory / also[0]).write_bytes(also[1])
+        extra = f'<Reference URI="{also[0]}"><DigestMethod Algorithm="{SHA256}"/><DigestValue/></Reference>'
+    usp.append(etree.fromstring(COUNTER_TEMPLATE.format(target=target, extra=extra)))
+    template = directory / "counter-template.xml"
+    template.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    options = ["--id-attr:Id", f"{ds}:SignatureValue", "--node-xpath", "//*[@Id='CS-xmlsec1']"]
+    return _xmlsec_sign(citizen, template, directory / "counter-signed.xml", options)

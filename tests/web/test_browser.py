@@ -64,6 +64,32 @@ def test_public_verification_of_a_signed_document(page: Page, live_server, pki, 
     assert b"TOTAL_PASSED" in report
 
 
+def test_public_verification_shows_counter_signatures(page: Page, live_server, pki, clock, tmp_path: Path) -> None:
+    """EN 319 132-1 §5.2.7.2: an e-package whose signature carries a valid counter-signature and
+    one by an untrusted certificate; both are described in Polish, the package still passes."""
+    from epackage import Signer, counter_sign_package, pack_and_sign
+
+    citizen = issue_citizen(pki, tmp_path / "citizen", name="Jan Wnioskodawca")
+    witness = issue_citizen(pki, tmp_path / "witness", name="Anna Świadek", semantics_id="PNOPL-90020212345")
+    stranger = issue_citizen(pki, tmp_path / "stranger", name="Obcy Podpis", foreign=True)
+    package = pack_and_sign({"wniosek.xml": b"<wniosek/>"}, Signer(citizen.key, citizen.cert), at=clock.now())
+    package = counter_sign_package(package, Signer(witness.key, witness.cert), at=clock.now())
+    package = counter_sign_package(package, Signer(stranger.key, stranger.cert), at=clock.now())
+    path = tmp_path / "paczka.asice"
+    path.write_bytes(package)
+    page.goto(live_server.url + "/weryfikacja")
+    page.set_input_files("#document", str(path))
+    page.get_by_role("button", name="Sprawdź podpis").click()
+    expect(page.locator(".verdict h2")).to_have_text("Podpis jest prawidłowy")
+    counters = page.locator(".counter-signatures li")
+    expect(counters).to_have_count(2)
+    expect(counters.nth(0)).to_contain_text("Kontrasygnata 1.1 (dotyczy podpisu 1): kontrasygnata jest prawidłowa")
+    expect(counters.nth(0)).to_contain_text("Anna Świadek")
+    expect(counters.nth(1)).to_contain_text("nie można rozstrzygnąć ważności kontrasygnaty")
+    expect(counters.nth(1)).to_contain_text("Certyfikat nie pochodzi od zaufanego wystawcy")
+    check_page(page, "weryfikacja-kontrasygnaty", tmp_path)
+
+
 def test_tampered_document_is_reported_failed(page: Page, live_server, pki, tmp_path: Path) -> None:
     citizen = issue_citizen(pki, tmp_path / "citizen")
     content = tmp_path / "wniosek.txt"

@@ -111,7 +111,10 @@ def _signature_files() -> dict[str, Any]:
                 "manifest": OPT_TEXT,
                 "counter_signatures": {
                     "type": "integer",
-                    "description": "counter-signatures present (reported, not validated)",
+                    "description": (
+                        "counter-signatures in this file (all depths); each is validated and reported under "
+                        "its signature's `counter_signatures`; they do not count towards coverage"
+                    ),
                 },
                 "problems": texts,
             },

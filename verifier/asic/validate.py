@@ -9,18 +9,17 @@ import hashlib
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
-from asn1crypto import cms
 from lxml import etree  # type: ignore[import-untyped]
 
 from verifier.asic.container import Container, classify
 from verifier.asic.model import FileCoverage, MimetypeInfo, PackageInfo, SignatureFileInfo
 from verifier.asic.zipread import ZipFormatError, ZipLimits, read_zip
 from verifier.cades import load_signed_data, validate_cms
-from verifier.common import PARSE_ERRORS
 from verifier.detect import Part
 from verifier.environment import VerificationEnvironment
 from verifier.errors import UnparseableDocumentError
 from verifier.report import PASSED, Indication, SignatureReport, SubIndication, Verdict, worst
+from verifier.report import renamed as rename
 from verifier.xades import DS, NS, find_signatures, parse_xml, validate_xml
 from verifier.xades_parsing import SIGNED_PROPERTIES_TYPE
 
@@ -30,7 +29,6 @@ _DIGESTS = {
     "http://www.w3.org/2001/04/xmldsig-more#sha384": "sha384",
     "http://www.w3.org/2001/04/xmlenc#sha512": "sha512",
 }
-_COUNTER_SIGNATURE_OID = "1.2.840.113549.1.9.6"
 NOT_COVERED = Verdict(Indication.INDETERMINATE, SubIndication.SIG_CONSTRAINTS_FAILURE, "not covered by any signature")
 
 
@@ -117,6 +115,18 @@ def _data_references(signature: etree._Element) -> list[str]:
     return uris
 
 
+def _counter_parts(root: etree._Element, container: Container, parts: dict[str, Part]) -> list[Part]:
+    """The main signatures' parts and the data files counter-signatures reference besides the
+    countered SignatureValue (EN 319 132-1 §5.2.7.2 allows further references)."""
+    found = dict(parts)
+    for signature in root.iter(f"{{{DS}}}Signature"):
+        for uri in _data_references(signature):
+            file_name = _file_name(uri)
+            if uri not in found and file_name in container.data_files:
+                found[uri] = Part(name=uri, filename=uri, content_type=None, data=container.data_files[file_name])
+    return list(found.values())
+
+
 def _file_name(uri: str) -> str:
     """A reference URI as a container path (EN 319 162-1 §4.4.3.2: relative to the root)."""
     name = unquote(uri)
@@ -144,12 +154,14 @@ async def _xades_file(
                 parts[uri] = Part(name=uri, filename=uri, content_type=None, data=container.data_files[file_name])
     if budget <= 0:
         return [], SignatureFileInfo(name, "XAdES", (), (), problems=("too many signatures in the container",))
-    found, _warnings = await validate_xml(root, env, list(parts.values()), max_signatures=budget)
-    renamed = [replace(r, id=f"{name}#{r.id}") for r in found]
+    found, _warnings = await validate_xml(
+        root, env, list(parts.values()), max_signatures=budget, counter_parts=_counter_parts(root, container, parts)
+    )
+    renamed = [rename(r, f"{name}#{r.id}") for r in found]
     covers = sorted({_file_name(p) for r in renamed for p in r.coverage.detached_parts})
     if not covers:
         covers = sorted({_file_name(u) for s in signatures for u in _data_references(s)} & set(container.data_files))
-    counters = sum(len(s.findall(".//xades:CounterSignature", NS)) for s in signatures)
+    counters = sum(len(r.counter_signatures) for r in renamed)
     return renamed, SignatureFileInfo(
         name,
         "XAdES",
@@ -177,10 +189,10 @@ async def _cades_file(
         found, _warnings = await validate_cms(
             signed_data, env, [Part(signed_name, signed_name, None, signed_bytes)], max_signatures=budget
         )
-        counters = _cms_counter_signatures(signed_data)
     except UnparseableDocumentError as exc:
         return [], SignatureFileInfo(name, "CAdES", (), (), manifest=manifest_name, problems=(exc.message,))
-    renamed = [replace(r, id=f"{name}#{r.id}") for r in found]
+    renamed = [rename(r, f"{name}#{r.id}") for r in found]
+    counters = sum(len(r.counter_signatures) for r in renamed)
     if manifest_name is None:
         covers: list[str] = [signed_name]
         problems: list[str] = []
@@ -255,18 +267,6 @@ def _downgrade(report: SignatureReport, verdict: Verdict) -> SignatureReport:
         sub_indication=combined.sub_indication,
         warnings=(*report.warnings, verdict.reason or ""),
     )
-
-
-def _cms_counter_signatures(signed_data: cms.SignedData) -> int:
-    count = 0
-    try:
-        for signer in signed_data["signer_infos"]:
-            for attribute in signer["unsigned_attrs"] or []:
-                if attribute["type"].dotted == _COUNTER_SIGNATURE_OID:
-                    count += len(attribute["values"])
-    except PARSE_ERRORS:
-        return count
-    return count
 
 
 def _file_coverage(

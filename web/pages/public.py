@@ -17,7 +17,15 @@ from web.context import base_context
 from web.deps import WebDeps
 from web.security import CSRF_FIELD, check_csrf
 from web.templating import render_page
-from web.verification_texts import COVERAGE, SUB_INDICATIONS, TIMESTAMP_KINDS, covered_files, explain
+from web.verification_texts import (
+    COUNTER_NOTE,
+    COVERAGE,
+    SUB_INDICATIONS,
+    TIMESTAMP_KINDS,
+    counter_texts,
+    covered_files,
+    explain,
+)
 
 logger = logging.getLogger(__name__)
 _CHUNK = 256 * 1024
@@ -124,6 +132,8 @@ class VerificationPageResource:
             timestamp_kinds=TIMESTAMP_KINDS,
             coverage_texts=COVERAGE,
             covered_files=covered_files,
+            counter_texts=counter_texts,
+            counter_note=COUNTER_NOTE,
             file_name=upload.document.label if upload.document else "",
             content_name=upload.content.label if upload.content else None,
             signed_report=self._signed(report),
