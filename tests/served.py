@@ -9,15 +9,19 @@ started on it as separate process groups, optionally inside a network namespace
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from access.clients import add_portal_client
 from core.clock import Clock
@@ -28,6 +32,31 @@ from tests.pki import TestPKI, build_pki, software_store
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
 PASSPHRASE = "test-passphrase"  # tests.pki.software_store
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def load_threads(send: Callable[[int], T], count: int) -> Iterator[list[T]]:
+    """``count`` client threads calling ``send(n)`` (n = 0, 1, 2, ... per thread, offset by the
+    thread's number) until the block ends; the list of what they got, appended as it comes."""
+    results: list[T] = []
+    stop = threading.Event()
+
+    def drive(offset: int) -> None:
+        for n in itertools.count(offset, count):
+            if stop.is_set():
+                return
+            results.append(send(n))
+
+    threads = [threading.Thread(target=drive, args=(n,), name=f"load-{n}") for n in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield results
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
 
 
 def free_port() -> int:

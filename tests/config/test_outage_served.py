@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,7 +37,7 @@ from tests.config.tcp_proxy import TCPProxy, postgres_proxy
 from tests.conftest import POSTGRES_URL
 from tests.enrollment.helpers import application_body, make_csr
 from tests.ocsp.helpers import issue, request_der
-from tests.served import Instance, ServerProcess, prepare_instance
+from tests.served import Instance, ServerProcess, load_threads, prepare_instance
 from tests.tsa.conftest import make_query, parse_reply
 from tsa.models import TSAToken
 from tsa.serials import to_hex
@@ -132,13 +131,6 @@ def served(
     server.stop()
 
 
-def _drive(load: Load, stop: threading.Event, outcomes: list[Outcome], offset: int) -> None:
-    n = offset
-    while not stop.is_set():
-        outcomes.append(load.send(KINDS[n % len(KINDS)]))
-        n += 1
-
-
 def _check_unavailable(outcome: Outcome) -> None:
     """RFC 9110 §15.6.4 / §10.2.3 503 + Retry-After, in the protocol's terms: RFC 6960 §2.3
     tryLater, RFC 3161 §2.4.2 rejection with systemFailure, RFC 9457 problem+json."""
@@ -189,25 +181,17 @@ def test_postgres_unreachable_under_mixed_load_then_recovers_without_restart(
     for kind in KINDS:  # healthy first, or the test would prove nothing
         outcome = load.send(kind)
         assert 200 <= outcome.status < 300, (outcome, server.log.read_text()[-3000:])
-    outcomes: list[Outcome] = []
-    stop = threading.Event()
-    threads = [threading.Thread(target=_drive, args=(load, stop, outcomes, n)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    time.sleep(3)
-    down = time.monotonic()
-    proxy.stop()
-    time.sleep(OUTAGE_SECONDS)
-    up = time.monotonic()
-    proxy.start()
-    deadline = up + RECOVERY_SECONDS
-    while time.monotonic() < deadline and any(_first_success_after(outcomes, k, up) is None for k in KINDS):
-        time.sleep(0.2)
-    time.sleep(2)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=90)
-
+    with load_threads(lambda n: load.send(KINDS[n % len(KINDS)]), THREADS) as outcomes:
+        time.sleep(3)
+        down = time.monotonic()
+        proxy.stop()
+        time.sleep(OUTAGE_SECONDS)
+        up = time.monotonic()
+        proxy.start()
+        deadline = up + RECOVERY_SECONDS
+        while time.monotonic() < deadline and any(_first_success_after(outcomes, k, up) is None for k in KINDS):
+            time.sleep(0.2)
+        time.sleep(2)
     references: set[str] = set()
     serials: set[str] = set()
     during = [o for o in outcomes if o.started > down + 1 and o.ended < up]
