@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from access.clients import add_portal_client
+from config.serve import run_file
+from config.settings import load_settings
 from core.clock import Clock
 from enrollment.settings import EnrollmentSettings
 from tests.enrollment.helpers import create_parties
@@ -73,6 +75,7 @@ class Instance:
     env: dict[str, str]
     pki: TestPKI
     point_id: int
+    agreement_version: int
     portal_token: str = field(repr=False)
 
 
@@ -100,7 +103,7 @@ def prepare_instance(directory: Path, database_url: str, clock: Clock, services:
             "PYTHONPATH": str(ROOT),
         }
     )
-    return Instance(directory, env, pki, parties.point_id, portal.token)
+    return Instance(directory, env, pki, parties.point_id, parties.agreement_version, portal.token)
 
 
 class ServerProcess:
@@ -121,15 +124,21 @@ class ServerProcess:
         self.log = log
         self.prefix = prefix
         self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
 
     def start(self, timeout: float = 90) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process; :meth:`wait_ready` waits for it to answer."""
         with self.log.open("ab") as handle:
             self.process = subprocess.Popen(
                 [*self.prefix, str(BIN / "sekap-trust"), "serve"],
                 env=self.env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        self.starts += 1
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError), urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
@@ -141,7 +150,11 @@ class ServerProcess:
         raise AssertionError(f"{self.name} did not start:\n{self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:
-        """SIGKILL to the server and its workers: the host crashed."""
+        """SIGKILL to the server and its workers: the host crashed. ``sekap-trust serve`` runs
+        granian's master in a session of its own (config.serve._supervise), found by its pid file."""
+        pid_file = run_file(load_settings(env=self.env).server, "pid")
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            os.killpg(int(pid_file.read_text().strip()), signal.SIGKILL)
         self._signal(signal.SIGKILL)
 
     def stop(self) -> None:
