@@ -8,8 +8,8 @@ and a socat relay (tests/netns.py), both on the test database.
     increasing, one unbroken audit chain (`sekap-trust audit verify`).
 (b) SEKAP_TRUST_FAULT_TOKENS (default 5000; full 50000) time-stamp tokens across both hosts while
     a host chosen at random is killed with SIGKILL (server and workers) and started again,
-    SEKAP_TRUST_FAULT_KILLS times (default 3): no TSA serial twice, and every token a client
-    received is recorded in the database.
+    SEKAP_TRUST_FAULT_KILLS times (default: one per 5000 tokens, at least 3): no TSA serial
+    twice, and every token a client received is recorded in the database.
 
 Needs root for `ip netns`; skipped with the reason when namespaces cannot be made, failing
 instead under CI=true.
@@ -50,8 +50,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 ISSUANCES = int(os.environ.get("SEKAP_TRUST_FAULT_ISSUANCES", "300"))
 TOKENS = int(os.environ.get("SEKAP_TRUST_FAULT_TOKENS", "5000"))
-KILLS = int(os.environ.get("SEKAP_TRUST_FAULT_KILLS", "3"))
-CRL_ROUNDS = 2  # while issuing; one more after
+KILLS = int(os.environ.get("SEKAP_TRUST_FAULT_KILLS", str(max(3, TOKENS // 5000))))
+CRL_ROUNDS = 2  # at least, while issuing; one more after
 THREADS = 8
 PORT = 18100
 NAMESPACES = (
@@ -180,10 +180,12 @@ def test_issuances_across_two_hosts_with_concurrent_crls(cluster: Cluster) -> No
                             {"username": "officer1", "password": PASSWORD}, "")  # fmt: skip
     assert status == 201, session
     with ThreadPoolExecutor(THREADS) as pool:
-        issued = pool.map(lambda n: _issue(cluster, session["token"], n), range(ISSUANCES))
-        for _ in range(CRL_ROUNDS):
-            _publish_crls_on_both(cluster)
-        serials = list(issued)
+        issued = [pool.submit(_issue, cluster, session["token"], n) for n in range(ISSUANCES)]
+        rounds = 0
+        while rounds < CRL_ROUNDS or not all(future.done() for future in issued):
+            _publish_crls_on_both(cluster)  # for as long as the issuances go on
+            rounds += 1
+        serials = [future.result() for future in issued]
     _publish_crls_on_both(cluster)
     assert len(set(serials)) == len(serials) == ISSUANCES  # 0 duplicate serials handed out
     rows = list(Certificate.select().where(Certificate.serial << serials))
@@ -193,7 +195,8 @@ def test_issuances_across_two_hosts_with_concurrent_crls(cluster: Cluster) -> No
     crls = _check_crl_numbers()
     verified = cluster.run(None, "audit", "verify")
     assert verified.returncode == 0, verified.stdout[-2000:] + verified.stderr[-2000:]
-    print(f"\n{ISSUANCES} issuances on two hosts, {crls} CRLs: {time.monotonic() - started:.1f} s")
+    print(f"\n{ISSUANCES} issuances on two hosts, {rounds + 1} rounds of CRLs on both, {crls} CRLs: "
+          f"{time.monotonic() - started:.1f} s")  # fmt: skip
 
 
 def _timestamp(host: ServerProcess) -> tuple[str, str]:
