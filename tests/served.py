@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from access.clients import add_portal_client
 from config.serve import run_file
@@ -37,18 +37,35 @@ PASSPHRASE = "test-passphrase"  # tests.pki.software_store
 T = TypeVar("T")
 
 
+class Results(list[T], Generic[T]):
+    """What client threads got, appended as it comes; ``errors``: what made a thread stop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[BaseException] = []
+
+    def check(self) -> None:
+        if self.errors:
+            raise self.errors[0]
+
+
 @contextlib.contextmanager
-def load_threads(send: Callable[[int], T], count: int) -> Iterator[list[T]]:
+def load_threads(send: Callable[[int], T], count: int) -> Iterator[Results[T]]:
     """``count`` client threads calling ``send(n)`` (n = 0, 1, 2, ... per thread, offset by the
-    thread's number) until the block ends; the list of what they got, appended as it comes."""
-    results: list[T] = []
+    thread's number) until the block ends. An exception in ``send`` (a failed assertion) stops
+    every thread and is raised when the block ends; loops inside it call ``results.check()``."""
+    results: Results[T] = Results()
     stop = threading.Event()
 
     def drive(offset: int) -> None:
         for n in itertools.count(offset, count):
             if stop.is_set():
                 return
-            results.append(send(n))
+            try:
+                results.append(send(n))
+            except Exception as exc:
+                results.errors.append(exc)
+                stop.set()
 
     threads = [threading.Thread(target=drive, args=(n,), name=f"load-{n}") for n in range(count)]
     for thread in threads:
@@ -59,6 +76,7 @@ def load_threads(send: Callable[[int], T], count: int) -> Iterator[list[T]]:
         stop.set()
         for thread in threads:
             thread.join(timeout=120)
+    results.check()
 
 
 def free_port() -> int:

@@ -190,6 +190,7 @@ def test_postgres_unreachable_under_mixed_load_then_recovers_without_restart(
         proxy.start()
         deadline = up + RECOVERY_SECONDS
         while time.monotonic() < deadline and any(_first_success_after(outcomes, k, up) is None for k in KINDS):
+            outcomes.check()
             time.sleep(0.2)
         time.sleep(2)
     references: set[str] = set()

@@ -229,12 +229,14 @@ def test_tsa_tokens_across_two_hosts_with_random_sigkills(cluster: Cluster) -> N
     with load_threads(lambda n: _timestamp(cluster.hosts[n % 2]), THREADS) as results:
         for kill in range(KILLS):
             while tokens(results) < TOKENS * (kill + 1) // (KILLS + 1):
+                results.check()
                 time.sleep(0.05)
             victim = rng.choice(cluster.hosts)
             victim.kill()
             time.sleep(rng.uniform(0, 1))
             victim.start()
         while tokens(results) < TOKENS:
+            results.check()
             time.sleep(0.05)
     received = [value for kind, value in results if kind == "token"]
     assert len(set(received)) == len(received)  # 0 duplicate TSA serials
