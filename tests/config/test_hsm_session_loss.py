@@ -93,6 +93,8 @@ def _check(answer: Answer, serials: set[str]) -> bool:
 def test_sessions_closed_under_load_answer_in_protocol_terms_recover_and_are_audited(
     token_app: tuple[testing.TestClient, TestPKI, PKCS11KeyStore], softhsm_token: SoftHSMToken, clock: FrozenClock
 ) -> None:
+    """PKCS#11 v2.40 §5.6 C_CloseAllSessions under load: RFC 3161 §2.4.2 / RFC 6960 §2.3 answers
+    meanwhile, recovery and its audit records afterwards."""
     client, pki, _store = token_app
     # OCSP with a nonce is signed live (a cached response would not touch the token).
     ocsp_request = request_der(pki.cert("citizens"), issue(pki, clock).serial_number, nonce=os.urandom(16))

@@ -173,6 +173,8 @@ def _first_success_after(outcomes: list[Outcome], kind: str, moment: float) -> f
 def test_postgres_unreachable_under_mixed_load_then_recovers_without_restart(
     served: tuple[ServerProcess, Instance, TCPProxy],
 ) -> None:
+    """RFC 9110 §15.6.4 and §10.2.3 (503 + Retry-After) in each protocol's terms (RFC 9457,
+    RFC 6960 §2.3 tryLater, RFC 3161 §2.4.2 systemFailure) for a whole outage, then service again."""
     server, instance, proxy = served
     clock = FrozenClock(datetime.now(UTC) - timedelta(minutes=1))
     serial = issue(instance.pki, clock).serial_number

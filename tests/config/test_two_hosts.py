@@ -175,6 +175,8 @@ def _check_crl_numbers() -> int:
 
 
 def test_issuances_across_two_hosts_with_concurrent_crls(cluster: Cluster) -> None:
+    """RFC 5280 §4.1.2.2 (a serial unique per CA) and §5.2.3 (CRL numbers monotonically
+    increasing) with two hosts issuing and publishing at once; one audit chain."""
     started = time.monotonic()
     status, session = _post(f"{cluster.hosts[0].url}/api/v1/sessions",
                             {"username": "officer1", "password": PASSWORD}, "")  # fmt: skip
@@ -219,6 +221,8 @@ def _timestamp(host: ServerProcess) -> tuple[str, str]:
 
 
 def test_tsa_tokens_across_two_hosts_with_random_sigkills(cluster: Cluster) -> None:
+    """RFC 3161 §2.4.2: serialNumber unique for each token of the TSA, across hosts and crashes;
+    every token handed out is recorded (none escapes unrecorded)."""
     seed = random.randrange(1 << 32)
     rng = random.Random(seed)
     started = time.monotonic()
