@@ -5,7 +5,10 @@ pair (a /30 each), and a socat relay on the root side's address to a server that
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +58,15 @@ class Namespace:
                 ["socat", f"TCP-LISTEN:{port},bind={self.outer},reuseaddr,fork", f"TCP:{target}"],
                 stdout=handle, stderr=handle, start_new_session=True,
             )  # fmt: skip
+
+
+def stop_relay(relay: subprocess.Popen[bytes]) -> None:
+    """Stop a relay and the children it forked for open connections (its process group)."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(relay.pid, signum)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            relay.wait(timeout=5)
 
 
 def unavailable_reason(probe: str) -> str | None:

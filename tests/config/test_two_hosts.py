@@ -40,7 +40,7 @@ from ca.models import CRL, Certificate
 from core.clock import FrozenClock
 from tests.conftest import POSTGRES_URL
 from tests.enrollment.helpers import ID_CARD, PASSWORD, application_body, make_csr
-from tests.netns import Namespace, unavailable_reason
+from tests.netns import Namespace, stop_relay, unavailable_reason
 from tests.served import BIN, ROOT, Instance, ServerProcess, load_threads, prepare_instance
 from tests.tsa.conftest import make_query, parse_reply
 from tsa.models import TSAToken
@@ -121,8 +121,7 @@ def cluster(db: pw.Database, namespaces: tuple[Namespace, ...], tmp_path: Path) 
         for host in hosts:
             host.stop()
         for relay in relays:
-            relay.terminate()
-            relay.wait(timeout=10)
+            stop_relay(relay)
 
 
 def _post(url: str, body: Any, token: str) -> tuple[int, dict[str, Any]]:
