@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the test suite drives for real (SoftHSM2, openssl, GnuTLS certtool/ocsptool, xmlsec1, jarsigner, NSS vfychain,
 # poppler's pdftoppm/pdftotext and the DejaVu fonts of the receipt and agreement PDFs, chromium for the
-# pages' browser tests through Playwright: no browser is ever downloaded).
-TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless libnss3-tools poppler-utils fonts-dejavu-core chromium
+# pages' browser tests through Playwright: no browser is ever downloaded; ip (iproute2) and socat for
+# the two-host fault test in network namespaces, tests/config/test_two_hosts.py).
+TEST_DEBS := softhsm2 openssl gnutls-bin xmlsec1 openjdk-17-jdk-headless libnss3-tools poppler-utils fonts-dejavu-core chromium iproute2 socat
 # What the protocol benchmark drives besides the app: wrk (kept connections), ab from apache2-utils
 # (a connection per request), nginx (the HTTP cache measured in front of GET OCSP); socat and ip
 # (iproute2) for bench/scale_bench.py (two hosts in network namespaces).
 BENCH_DEBS := wrk apache2-utils nginx socat iproute2
-TOOLS := softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner vfychain pdftoppm pdftotext chromium
+TOOLS := softhsm2-util openssl certtool ocsptool xmlsec1 jarsigner vfychain pdftoppm pdftotext chromium ip socat
 
 .PHONY: run test install lint system-deps bench-deps bench-protocol clean-demo interop-env screenshots
 

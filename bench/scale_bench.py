@@ -39,32 +39,15 @@ from loadgen import Load, kept  # noqa: E402
 from ocsp_bench import prepare  # noqa: E402
 from protocol_bench import OCSP_REQ, TSA_REQ, count_tokens, machine, make_tsa_query, stop  # noqa: E402
 
+from tests.netns import Namespace  # noqa: E402
+
 BIN = ROOT / ".venv" / "bin"
-HOSTS = {"a": ("10.77.1.1", "10.77.1.2", "0"), "b": ("10.77.2.1", "10.77.2.2", "1")}
+# host: its namespace (root-side veth address, namespace address) and the CPU it is pinned to
+HOSTS = {
+    "a": (Namespace("sekap-a", "vsekapa", "10.77.1.1", "10.77.1.2"), "0"),
+    "b": (Namespace("sekap-b", "vsekapb", "10.77.2.1", "10.77.2.2"), "1"),
+}
 PORT = 8080
-
-
-def sh(*command: str) -> None:
-    subprocess.run(command, check=True, capture_output=True)
-
-
-def make_namespaces() -> None:
-    for name, (outer, inner, _cpu) in HOSTS.items():
-        ns, veth = f"sekap-{name}", f"vsekap{name}"
-        remove_namespace(name)
-        sh("ip", "netns", "add", ns)
-        sh("ip", "link", "add", veth, "type", "veth", "peer", "name", f"{veth}p")
-        sh("ip", "link", "set", f"{veth}p", "netns", ns)
-        sh("ip", "addr", "add", f"{outer}/30", "dev", veth)
-        sh("ip", "link", "set", veth, "up")
-        sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{inner}/30", "dev", f"{veth}p")
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", f"{veth}p", "up")
-        sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
-
-
-def remove_namespace(name: str) -> None:
-    subprocess.run(["ip", "netns", "del", f"sekap-{name}"], capture_output=True, check=False)
-    subprocess.run(["ip", "link", "del", f"vsekap{name}"], capture_output=True, check=False)
 
 
 def reset_postgres(url: str) -> None:
@@ -118,27 +101,24 @@ def main() -> int:
         )
         prepare(tmp, {k: v for k, v in env.items() if k.startswith("SEKAP_TRUST")}, 2000)
         (tmp / "query.tsq").write_bytes(make_tsa_query())
-        make_namespaces()
+        for namespace, _cpu in HOSTS.values():
+            namespace.create()
         log = (tmp / "hosts.log").open("ab")
-        for name, (outer, inner, cpu) in HOSTS.items():
-            relay = subprocess.Popen(
-                ["socat", f"TCP-LISTEN:{db_port},bind={outer},reuseaddr,fork", f"TCP:127.0.0.1:{db_port}"],
-                stdout=log, stderr=log, start_new_session=True,
-            )  # fmt: skip
-            processes.append(relay)
+        for name, (namespace, cpu) in HOSTS.items():
+            processes.append(namespace.relay(int(db_port), f"127.0.0.1:{db_port}", tmp / "hosts.log"))
             host_env = {
                 **env,
-                "SEKAP_TRUST__DATABASE__URL": args.database_url.replace(db_host_port, f"{outer}:{db_port}"),
-                "SEKAP_TRUST__SERVER__HOST": inner,
+                "SEKAP_TRUST__DATABASE__URL": args.database_url.replace(db_host_port, f"{namespace.outer}:{db_port}"),
+                "SEKAP_TRUST__SERVER__HOST": namespace.inner,
                 "SEKAP_TRUST__SERVER__RUN_DIR": str(tmp / f"run-{name}"),
             }
             host = subprocess.Popen(
-                ["ip", "netns", "exec", f"sekap-{name}", "taskset", "-c", cpu, str(BIN / "sekap-trust"), "serve"],
+                [*namespace.exec_prefix, "taskset", "-c", cpu, str(BIN / "sekap-trust"), "serve"],
                 env=host_env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True,
             )  # fmt: skip
             processes.append(host)
-        for _name, (_outer, inner, _cpu) in HOSTS.items():
-            wait_http(f"http://{inner}:{PORT}/healthz")
+        for namespace, _cpu in HOSTS.values():
+            wait_http(f"http://{namespace.inner}:{PORT}/healthz")
         runs: dict[tuple[str, str], list[float]] = {}
         p99: dict[tuple[str, str], float] = {}
         tokens: list[str] = []
@@ -169,8 +149,8 @@ def main() -> int:
     finally:
         for process in reversed(processes):
             stop(process)
-        for name in HOSTS:
-            remove_namespace(name)
+        for namespace, _cpu in HOSTS.values():
+            namespace.remove()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -192,7 +172,7 @@ def drive(hosts: list[str], body: Path, content_type: str, seconds: int, connect
     results: dict[str, Load] = {}
 
     def one(name: str, duration: int, keep: bool) -> None:
-        url = f"http://{HOSTS[name][1]}:{PORT}{'/ocsp' if content_type == OCSP_REQ else '/tsa'}"
+        url = f"http://{HOSTS[name][0].inner}:{PORT}{'/ocsp' if content_type == OCSP_REQ else '/tsa'}"
         scratch = tmp / name  # each wrk writes its own script
         scratch.mkdir(exist_ok=True)
         load = kept(url, duration, connections, body, content_type, scratch)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Iterator
+from urllib.parse import urlparse
 
 
 class TCPProxy:
@@ -77,3 +79,15 @@ class TCPProxy:
             for sock in (source, sink):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def postgres_proxy(url: str) -> Iterator[tuple[TCPProxy, str]]:
+    """A started proxy in front of the PostgreSQL server of ``url``, and ``url`` through it."""
+    target = urlparse(url)
+    proxy = TCPProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    proxy.start()
+    try:
+        yield proxy, target._replace(netloc=f"{target.username or 'postgres'}@127.0.0.1:{proxy.port}").geturl()
+    finally:
+        proxy.stop()

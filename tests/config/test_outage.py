@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlparse
 
 import peewee as pw
 import pytest
@@ -22,7 +21,7 @@ from config.settings import Settings
 from core import db as core_db
 from core.clock import FrozenClock
 from hsm.software import SoftwareKeyStore
-from tests.config.tcp_proxy import TCPProxy
+from tests.config.tcp_proxy import TCPProxy, postgres_proxy
 from tests.conftest import POSTGRES_URL
 from tests.enrollment.helpers import API, PESEL, Parties, application_body, create_parties, make_csr
 from tests.ocsp.helpers import issue, request_der
@@ -35,23 +34,27 @@ SERVICES = ["ca", "enrollment", "ocsp", "tsa", "verifier"]
 
 
 @pytest.fixture
-def proxy() -> Iterator[TCPProxy]:
-    target = urlparse(POSTGRES_URL)
-    proxy = TCPProxy(target.hostname or "127.0.0.1", target.port or 5432)
-    proxy.start()
-    yield proxy
-    proxy.stop()
+def proxied_url() -> Iterator[tuple[TCPProxy, str]]:
+    with postgres_proxy(POSTGRES_URL) as (proxy, url):
+        yield proxy, url
+
+
+@pytest.fixture
+def proxy(proxied_url: tuple[TCPProxy, str]) -> TCPProxy:
+    return proxied_url[0]
 
 
 @pytest.fixture
 def setup(
-    settings: Settings, db: pw.Database, clock: FrozenClock, key_store: SoftwareKeyStore, pki: TestPKI, proxy: TCPProxy
+    settings: Settings,
+    db: pw.Database,
+    clock: FrozenClock,
+    key_store: SoftwareKeyStore,
+    pki: TestPKI,
+    proxied_url: tuple[TCPProxy, str],
 ) -> Iterator[tuple[API, Parties, TestPKI]]:
     """The whole app on the proxied database (schema and PKI made directly beforehand)."""
-    url = urlparse(POSTGRES_URL)
-    proxied = core_db.open_database(
-        url._replace(netloc=f"{url.username or 'postgres'}@127.0.0.1:{proxy.port}").geturl()
-    )
+    proxied = core_db.open_database(proxied_url[1])
     enrollment = replace(
         settings.enrollment, password_hash_time_cost=1, password_hash_memory_kib=1024, point_key_algorithm="ec-p256"
     )
