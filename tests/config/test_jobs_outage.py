@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from urllib.parse import urlparse
 
 import peewee as pw
 import pytest
@@ -22,8 +21,7 @@ from core.clock import FrozenClock
 from core.job_runs import JobResult
 from hsm.software import SoftwareKeyStore
 from tests.config.tcp_proxy import TCPProxy
-from tests.config.test_outage import proxy  # noqa: F401 - the fixture: PostgreSQL behind a TCP proxy
-from tests.conftest import POSTGRES_URL
+from tests.config.test_outage import proxied_url  # noqa: F401 - the fixture: PostgreSQL behind a TCP proxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -45,14 +43,12 @@ def test_the_loop_survives_an_outage_and_records_again_afterwards(
     db: pw.Database,
     clock: FrozenClock,
     key_store: SoftwareKeyStore,
-    proxy: TCPProxy,  # noqa: F811 - the fixture imported above
+    proxied_url: tuple[TCPProxy, str],  # noqa: F811 - the fixture imported above
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    url = urlparse(POSTGRES_URL)
-    proxied = core_db.open_database(
-        url._replace(netloc=f"{url.username or 'postgres'}@127.0.0.1:{proxy.port}").geturl()
-    )
+    proxy, proxied_database_url = proxied_url
+    proxied = core_db.open_database(proxied_database_url)
     monkeypatch.setattr(jobs, "JOBS", {"test.counts": Job("test.counts", 0, _counts_runs)})
 
     def recorded_ok() -> int:
