@@ -51,6 +51,11 @@ class JobsProcess:
     def start(self) -> None:
         self.process = subprocess.Popen(jobs_command())
 
+    def request_stop(self) -> None:
+        """SIGTERM now, without waiting: the loop ends its current job while the workers stop."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -137,11 +142,26 @@ def run_granian(settings: Settings) -> int:
     if settings.server.run_jobs:
         server.on_startup(jobs.start)  # type: ignore[attr-defined]
         server.on_shutdown(jobs.stop)  # type: ignore[attr-defined]
+        _stop_jobs_first(server, jobs)
     try:
         server.serve()  # type: ignore[attr-defined]
     finally:
         jobs.stop()
     return 0
+
+
+def _stop_jobs_first(server: object, jobs: JobsProcess) -> None:
+    """granian calls its shutdown hooks only after the workers have stopped; a jobs loop still
+    running its first round (every job is due at start) kept the database busy meanwhile, and on
+    a loaded machine a worker's stop record waited past the kill timeout ("refused to gracefully
+    stop"). The loop is told at once; the shutdown hook then waits for it."""
+    shutdown = server.shutdown  # type: ignore[attr-defined]
+
+    def stop_jobs_then_shutdown(exit_code: int = 0) -> None:
+        jobs.request_stop()
+        shutdown(exit_code)
+
+    server.shutdown = stop_jobs_then_shutdown  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

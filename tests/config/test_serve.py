@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from config import serve
 from config.serve import run_file
 from config.settings import load_settings
 
@@ -297,6 +298,26 @@ def test_ctrl_c_stops_within_5_seconds_without_a_kill(
     audited = _process_records(instance, first_seq)
     workers = [(a, d["server"]) for a, d in audited if d.get("process") == "web-worker"]
     assert sorted(workers) == sorted([("process.start", http_server)] * 2 + [("process.stop", http_server)] * 2)
+
+
+def test_the_jobs_loop_is_told_to_stop_before_granian_stops_its_workers() -> None:
+    """issue 15 item 11: granian runs its shutdown hooks only after the workers stop; the jobs
+    loop, still in its first round right after start, kept the database busy meanwhile and a
+    worker's stop record waited past the kill timeout (seen in CI). It is told first now."""
+    order: list[str] = []
+
+    class Granian:
+        def shutdown(self, exit_code: int = 0) -> None:
+            order.append(f"workers stopped ({exit_code})")
+
+    class Jobs(serve.JobsProcess):
+        def request_stop(self) -> None:
+            order.append("jobs told")
+
+    granian = Granian()
+    serve._stop_jobs_first(granian, Jobs(timeout_seconds=1))
+    granian.shutdown(0)
+    assert order == ["jobs told", "workers stopped (0)"]
 
 
 def _database(instance: dict[str, str]) -> sqlite3.Connection:
