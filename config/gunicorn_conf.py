@@ -13,7 +13,7 @@ import tempfile
 from typing import Any
 
 from config import metrics
-from config.serve import JobsProcess, run_file
+from config.serve import JobsProcess, run_file, stop_jobs_first
 from config.settings import load_settings
 
 _settings = load_settings()
@@ -60,6 +60,7 @@ def when_ready(server: object) -> None:
     if _settings.server.run_jobs:
         _jobs_process = JobsProcess(timeout_seconds=_settings.server.graceful_timeout_seconds)
         _jobs_process.start()
+        stop_jobs_first(server, _jobs_process, "stop")  # every arbiter stop is an exit
 
 
 def on_exit(server: object) -> None:

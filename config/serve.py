@@ -142,7 +142,7 @@ def run_granian(settings: Settings) -> int:
     if settings.server.run_jobs:
         server.on_startup(jobs.start)  # type: ignore[attr-defined]
         server.on_shutdown(jobs.stop)  # type: ignore[attr-defined]
-        _stop_jobs_first(server, jobs)
+        stop_jobs_first(server, jobs, "shutdown")
     try:
         server.serve()  # type: ignore[attr-defined]
     finally:
@@ -150,18 +150,20 @@ def run_granian(settings: Settings) -> int:
     return 0
 
 
-def _stop_jobs_first(server: object, jobs: JobsProcess) -> None:
-    """granian calls its shutdown hooks only after the workers have stopped; a jobs loop still
-    running its first round (every job is due at start) kept the database busy meanwhile, and on
-    a loaded machine a worker's stop record waited past the kill timeout ("refused to gracefully
-    stop"). The loop is told at once; the shutdown hook then waits for it."""
-    shutdown = server.shutdown  # type: ignore[attr-defined]
+def stop_jobs_first(server: object, jobs: JobsProcess, method: str) -> None:
+    """Wrap the server's ``method`` that stops its workers (granian ``shutdown``, gunicorn's
+    arbiter ``stop``) so that the jobs loop is told first. Both servers run their exit hooks only
+    after the workers have stopped; a jobs loop still in its first round (every job is due at
+    start) kept the database busy meanwhile, and on a loaded machine a worker's stop record
+    waited past the kill timeout ("refused to gracefully stop", seen in CI). The exit hook then
+    waits for the loop."""
+    stop_workers = getattr(server, method)
 
-    def stop_jobs_then_shutdown(exit_code: int = 0) -> None:
+    def stop_jobs_then_workers(*args: object, **kwargs: object) -> None:
         jobs.request_stop()
-        shutdown(exit_code)
+        stop_workers(*args, **kwargs)
 
-    server.shutdown = stop_jobs_then_shutdown  # type: ignore[attr-defined]
+    setattr(server, method, stop_jobs_then_workers)
 
 
 if __name__ == "__main__":

@@ -300,7 +300,7 @@ def test_ctrl_c_stops_within_5_seconds_without_a_kill(
     assert sorted(workers) == sorted([("process.start", http_server)] * 2 + [("process.stop", http_server)] * 2)
 
 
-def test_the_jobs_loop_is_told_to_stop_before_granian_stops_its_workers() -> None:
+def test_the_jobs_loop_is_told_to_stop_before_the_server_stops_its_workers() -> None:
     """issue 15 item 11: granian runs its shutdown hooks only after the workers stop; the jobs
     loop, still in its first round right after start, kept the database busy meanwhile and a
     worker's stop record waited past the kill timeout (seen in CI). It is told first now."""
@@ -315,7 +315,7 @@ def test_the_jobs_loop_is_told_to_stop_before_granian_stops_its_workers() -> Non
             order.append("jobs told")
 
     granian = Granian()
-    serve._stop_jobs_first(granian, Jobs(timeout_seconds=1))
+    serve.stop_jobs_first(granian, Jobs(timeout_seconds=1), "shutdown")
     granian.shutdown(0)
     assert order == ["jobs told", "workers stopped (0)"]
 
