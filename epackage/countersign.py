@@ -30,16 +30,17 @@ from epackage.errors import SigningError
 from epackage.pack import open_package, replace_file
 from epackage.signer import Signer
 from epackage.xades import DS, add_counter_signature
+from verifier.asic.container import CADES_NAME, XADES_NAME
 from verifier.common import PARSE_ERRORS, present
 from verifier.errors import UnparseableDocumentError
 from verifier.xades_parsing import find_signatures, parse_xml
 
-_SIGNATURE_FILE = re.compile(r"^META-INF/[^/]*signature[^/]*\.(xml|p7s)$")
 _CMS_ID = re.compile(r"^(?:cms-)?(\d{1,3})$")
 
 
 def signature_files(entries: Mapping[str, bytes]) -> list[str]:
-    return sorted(n for n in entries if _SIGNATURE_FILE.match(n))
+    """The package's signature files, named by the EN 319 162-1 rules the verifier reads them with."""
+    return sorted(n for n in entries if XADES_NAME.match(n) or CADES_NAME.match(n))
 
 
 def counter_sign_package(
