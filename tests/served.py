@@ -128,7 +128,7 @@ class ServerProcess:
     """``sekap-trust serve`` in a process group of its own (``prefix``: e.g. ``ip netns exec``)."""
 
     def __init__(self, env: dict[str, str], log: Path, *, host: str = "127.0.0.1", port: int = 0,
-                 prefix: tuple[str, ...] = (), name: str = "server") -> None:  # fmt: skip
+                 prefix: tuple[str, ...] = (), name: str = "server", cwd: Path = ROOT) -> None:  # fmt: skip
         self.port = port or free_port()
         self.host = host
         self.url = f"http://{host}:{self.port}"
@@ -141,6 +141,7 @@ class ServerProcess:
         }
         self.log = log
         self.prefix = prefix
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90) -> None:
@@ -152,7 +153,7 @@ class ServerProcess:
         with self.log.open("ab") as handle:
             self.process = subprocess.Popen(
                 [*self.prefix, str(BIN / "sekap-trust"), "serve"],
-                env=self.env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                env=self.env, cwd=self.cwd, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
 
     def wait_ready(self, timeout: float = 90) -> None:

@@ -30,17 +30,12 @@ from cryptography.x509.oid import NameOID
 from config import serve
 from config.serve import run_file
 from config.settings import load_settings
+from tests.served import ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _tool(name: str) -> str:
@@ -91,48 +86,25 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-class Server:
-    def __init__(self, env: dict[str, str], http_server: str, log: Path) -> None:
-        self.port = _free_port()
-        self.env = {**env, "SEKAP_TRUST__SERVER__PORT": str(self.port), "SEKAP_TRUST__SERVER__HTTP_SERVER": http_server}
-        self.log = log
-        with log.open("ab") as handle:
-            # A session of its own, like a terminal's foreground process group.
-            self.process = subprocess.Popen(
-                [str(BIN / "sekap-trust"), "serve"],
-                env=self.env,
-                cwd=env["TMPDIR_FOR_TEST"],
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-            assert self.process.poll() is None, log.read_text()[-3000:]
-        raise AssertionError(f"the server did not start:\n{log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+def _serve(env: dict[str, str], http_server: str, log: Path) -> ServerProcess:
+    """``sekap-trust serve`` with ``http_server`` in a session of its own, like a terminal's
+    foreground process group, answering /healthz."""
+    server = ServerProcess(
+        {**env, "SEKAP_TRUST__SERVER__HTTP_SERVER": http_server}, log, cwd=Path(env["TMPDIR_FOR_TEST"])
+    )
+    server.start(timeout=60)
+    return server
 
 
 @pytest.fixture
-def granian(instance: dict[str, str], tmp_path: Path) -> Iterator[Server]:
-    server = Server(instance, "granian", tmp_path / "server.log")
+def granian(instance: dict[str, str], tmp_path: Path) -> Iterator[ServerProcess]:
+    server = _serve(instance, "granian", tmp_path / "server.log")
     _wait_for(lambda: server.log.read_text().count("Started worker-") == 2)
     yield server
     server.stop()
 
 
-def _download(server: Server, name: str, path: Path) -> Path:
+def _download(server: ServerProcess, name: str, path: Path) -> Path:
     with urllib.request.urlopen(f"{server.url}/certs/{name}.crt", timeout=10) as answer:
         der = answer.read()
     path.write_bytes(x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM))
@@ -140,7 +112,7 @@ def _download(server: Server, name: str, path: Path) -> Path:
 
 
 def test_openssl_ocsp_and_ts_against_the_chosen_server(
-    granian: Server, instance: dict[str, str], tmp_path: Path
+    granian: ServerProcess, instance: dict[str, str], tmp_path: Path
 ) -> None:
     """RFC 6960 (POST, nonce) and RFC 3161 §3.4 over HTTP, with OpenSSL, against `sekap-trust serve`."""
     tmp = Path(instance["TMPDIR_FOR_TEST"])
@@ -180,19 +152,19 @@ def test_openssl_ocsp_and_ts_against_the_chosen_server(
 
 
 @pytest.fixture
-def patient_granian(instance: dict[str, str], tmp_path: Path) -> Iterator[Server]:
+def patient_granian(instance: dict[str, str], tmp_path: Path) -> Iterator[ServerProcess]:
     """granian with a 15 s graceful timeout: on CI's loaded machine (4 test processes on 2 CPUs)
     an old worker once needed more than the default 3 s to end after SIGTERM and was killed
     ("refused to gracefully stop"). What this test checks is that no request is dropped while
     workers are replaced, not how fast a starved process exits; the stop times are reported."""
     env = {**instance, "SEKAP_TRUST__SERVER__GRACEFUL_TIMEOUT_SECONDS": "15"}
-    server = Server(env, "granian", tmp_path / "server.log")
+    server = _serve(env, "granian", tmp_path / "server.log")
     _wait_for(lambda: server.log.read_text().count("Started worker-") == 2)
     yield server
     server.stop()
 
 
-def test_graceful_restart_drops_no_request(patient_granian: Server) -> None:
+def test_graceful_restart_drops_no_request(patient_granian: ServerProcess) -> None:
     """SIGHUP replaces every worker (new one first, then the old one finishes its requests)
     while clients keep sending, each on a new connection: (almost) every request is answered."""
     granian = patient_granian
@@ -270,7 +242,7 @@ def test_ctrl_c_stops_within_5_seconds_without_a_kill(
     worker killed for refusing to stop; each instance had its own run file, named by port."""
     log = tmp_path / "server.log"
     first_seq = _last_audit_seq(instance)
-    server = Server(instance, http_server, log)
+    server = _serve(instance, http_server, log)
     settings = load_settings(env=server.env)
     kind = "pid" if http_server == "granian" else "ctl"
     own = run_file(settings.server, kind)
