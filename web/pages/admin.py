@@ -104,7 +104,7 @@ RECENT_RUNS = 50
 
 
 def every(seconds: int) -> str:
-    """An interval as the schedule says it: ``co 5 min``."""
+    """An interval as the schedule column shows it: ``5 min``, ``1 h``, ``15 s``."""
     if seconds >= 3600 and seconds % 3600 == 0:
         return f"{seconds // 3600} h"
     if seconds >= 60 and seconds % 60 == 0:
